@@ -1,0 +1,111 @@
+"""Input corruptions for denoising autoencoders (seed 004), registered through the hook.
+
+Contract: a factory builds the corruption from the estimator's
+``corruption__*`` parameters; :meth:`Corruption.prepare` sees the scaled
+training data once at fit; ``corruption(x)`` returns a corrupted copy of a
+batch.  Corruptions run only in training: ``transform`` sees clean input.
+They act in the model's scaled units; ``zero``, ``low`` and ``high`` are the
+images of the raw value 0 and of each feature's training minimum and maximum,
+so "set to 0" and "set to min/max" mean what they say in the data's own units.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .hookspecs import hookimpl
+
+__all__ = ["Corruption", "GaussianNoise", "Masking", "SaltAndPepper"]
+
+
+class Corruption:
+    """Base class: per-batch rate drawn uniformly from ``[p_min, p_max]`` (seed 004)."""
+
+    def __init__(self, p_min: float = 0.1, p_max: float | None = None):
+        self.p_min = p_min
+        self.p_max = p_max
+
+    def check(self) -> None:
+        p_max = self.p_min if self.p_max is None else self.p_max
+        if not (0 <= self.p_min <= p_max <= 1):
+            raise ValueError(
+                f"{type(self).__name__}: need 0 <= p_min <= p_max <= 1; got p_min={self.p_min!r}, p_max={self.p_max!r}."
+            )
+
+    def prepare(self, X: torch.Tensor, zero: torch.Tensor) -> None:
+        """Record the scaled images of 0 and of each feature's min and max."""
+        self.zero_ = zero
+        self.low_ = X.min(0).values
+        self.high_ = X.max(0).values
+
+    def rate(self) -> float:
+        p_max = self.p_min if self.p_max is None else self.p_max
+        return float(self.p_min + (p_max - self.p_min) * torch.rand(()).item())
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_"))
+        return f"{type(self).__name__}({params})"
+
+
+class GaussianNoise(Corruption):
+    """x + σ ε, ε ~ N(0, I); σ in the model's scaled units.
+
+    Parameters
+    ----------
+    sigma : float, default=0.1
+    """
+
+    def __init__(self, sigma: float = 0.1):
+        self.sigma = sigma
+
+    def check(self):
+        if not self.sigma >= 0:
+            raise ValueError(f"gaussian: sigma must be >= 0; got {self.sigma!r}.")
+
+    def prepare(self, X, zero):
+        pass
+
+    def __call__(self, x):
+        return x + self.sigma * torch.randn_like(x)
+
+
+class Masking(Corruption):
+    """Set a fraction p of the coordinates to 0 (seed 004: e.g. 10%).
+
+    Parameters
+    ----------
+    p_min, p_max : float, default=0.1, None
+        The fraction is drawn uniformly from [p_min, p_max] per batch
+        (``p_max=None`` means ``p_max = p_min``).
+    """
+
+    def __call__(self, x):
+        mask = torch.rand_like(x) < self.rate()
+        return torch.where(mask, self.zero_.to(x.dtype), x)
+
+
+class SaltAndPepper(Corruption):
+    """Set a fraction p of the coordinates to their minimum or maximum, 50/50.
+
+    Parameters
+    ----------
+    p_min, p_max : float, default=0.1, None
+        The fraction is drawn uniformly from [p_min, p_max] per batch.
+    """
+
+    def __call__(self, x):
+        u = torch.rand_like(x)
+        p = self.rate()
+        salt = torch.rand_like(x) < 0.5
+        value = torch.where(salt, self.high_.to(x.dtype), self.low_.to(x.dtype))
+        return torch.where(u < p, value, x)
+
+
+@hookimpl
+def skae_register_corruptions(register):
+    register("gaussian", GaussianNoise)
+    register("masking", Masking)
+    register("salt_and_pepper", SaltAndPepper)
