@@ -20,7 +20,7 @@ from .losses import (
     normal_log_density,
 )
 
-__all__ = ["VAE", "BetaVAE", "VAEObjective", "elbo_terms", "prior_params"]
+__all__ = ["VAE", "BetaVAE", "VAEObjective", "elbo_terms", "prior_params", "row_noise"]
 
 
 def posterior_params(module, x, c):
@@ -70,6 +70,35 @@ def kl_term(module, mean, log_var, c):
         prior_mean, prior_log_var = prior_params(module, c, mean)
         return kl_normal(mean, log_var, prior_mean, prior_log_var)
     return kl_standard_normal(mean, log_var)
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def row_noise(x: torch.Tensor, seed: int, k: int, latent_dim: int) -> torch.Tensor:
+    """Standard normal draws of shape (k, n, latent_dim), a deterministic function
+    of each row's values and ``seed``.
+
+    Scores then do not depend on which other rows share the batch (scikit-learn's
+    subset-invariance contract) while rows still get independent draws: a
+    splitmix64 counter hash keyed by the row, then Box–Muller.
+    """
+    rows = np.ascontiguousarray(x.detach().double().cpu().numpy())
+    multipliers = np.random.RandomState(seed).randint(1, 2**62, size=rows.shape[1]).astype(np.uint64) * 2 + 1
+    with np.errstate(over="ignore"):
+        # integer arithmetic wraps exactly, so the key does not depend on batching
+        key = (rows.view(np.uint64) * multipliers).sum(axis=1, dtype=np.uint64) ^ np.uint64(seed)
+    counters = np.arange(1, 2 * k * latent_dim + 1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        z = key[:, None] + counters[None, :] * _GOLDEN
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    u = ((z >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+    u1, u2 = u[:, : k * latent_dim], u[:, k * latent_dim:]
+    eps = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    eps = eps.reshape(len(rows), k, latent_dim).transpose(1, 0, 2)
+    return torch.as_tensor(eps, dtype=x.dtype, device=x.device)
 
 
 class VAEObjective(Objective):
@@ -245,7 +274,7 @@ class VAE(BaseAutoEncoder):
         """The decoder scale σ0 after training (learned or fixed), in scaled units."""
         check_is_fitted(self, "net_")
         log_sigma0 = self.net_.module_.log_sigma0
-        return float("nan") if log_sigma0 is None else float(torch.exp(log_sigma0))
+        return float("nan") if log_sigma0 is None else float(torch.exp(log_sigma0.detach()))
 
     def encode(self, X, kind: str = "mean", random_state=None, **kwargs):
         """Encode X with the approximate posterior q(z|x).
@@ -319,9 +348,10 @@ class VAE(BaseAutoEncoder):
             compare this with published NLLs).  "reconstruction": minus the
             mean reconstruction error at the posterior mean, as AutoEncoder.
         n_samples : int or None
-            K; default 10 for "elbo" and 100 for "iwae".  The same K draws ε_k
-            (seeded by ``random_state``) serve every row (common random
-            numbers), so a row's score does not depend on the other rows.
+            K; default 10 for "elbo" and 100 for "iwae".  The draws ε_k are a
+            deterministic function of each row and the fitted seed (see
+            :func:`row_noise`), so a row's score does not depend on the other
+            rows and repeated calls agree.
         """
         if method == "reconstruction":
             return super().score_samples(X, **kwargs)
@@ -332,11 +362,10 @@ class VAE(BaseAutoEncoder):
             raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
         X = self._check_X(X)
         c = self._conditions(kwargs.get("y"), len(X))
-        eps_bank = np.random.RandomState(self._seed).standard_normal((k, 1, self.latent_dim))
-        likelihood = self.likelihood
+        likelihood, seed, latent_dim = self.likelihood, self._seed, self.latent_dim
 
         def score(module, x, cc):
-            eps = torch.as_tensor(eps_bank, dtype=x.dtype, device=x.device)
+            eps = row_noise(x, seed, k, latent_dim)
             mean, log_var, z, log_px = elbo_terms(module, x, cc, eps, likelihood)
             if method == "elbo":
                 return log_px.mean(0) - kl_term(module, mean, log_var, cc)
