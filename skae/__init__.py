@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .autoencoder import AutoEncoder
+from .conditional import ConditionalVAE
 from .exceptions import PluginError, PluginWarning, TrainingDivergedError
 from .hookspecs import hookimpl
 from .vae import VAE, BetaVAE
@@ -12,6 +13,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AutoEncoder",
     "BetaVAE",
+    "ConditionalVAE",
     "VAE",
     "PluginError",
     "PluginWarning",

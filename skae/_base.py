@@ -302,16 +302,13 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
     def __init__(self, **kwargs):
         # Subclasses spell out their parameters (scikit-learn introspects the
         # signature); routed ``prefix__name`` parameters arrive here.
-        for key, value in kwargs.items():
-            setattr(self, key, value)
-        self._routed_keys = sorted(kwargs)
+        self._routed_params = dict(kwargs)
 
     # -- parameters ---------------------------------------------------------
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         params = super().get_params(deep=deep)
-        for key in getattr(self, "_routed_keys", ()):
-            params[key] = getattr(self, key)
+        params.update(getattr(self, "_routed_params", {}))
         return params
 
     def set_params(self, **params):
@@ -322,25 +319,20 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         ``set_params`` itself does not raise).
         """
         valid = set(self._get_param_names())
-        routed = set(getattr(self, "_routed_keys", ()))
         for key, value in params.items():
-            setattr(self, key, value)
-            if key not in valid:
-                routed.add(key)
-        self._routed_keys = sorted(routed)
+            if key in valid:
+                setattr(self, key, value)
+            else:
+                self._routed_params[key] = value
         return self
-
-    def __setstate__(self, state):
-        state.setdefault("_routed_keys", [])
-        self.__dict__.update(state)
 
     def _routed(self, prefix: str) -> dict[str, Any]:
         """``prefix__name=value`` parameters as ``{name: value}``."""
         start = prefix + "__"
-        return {k[len(start):]: getattr(self, k) for k in self._routed_keys if k.startswith(start)}
+        return {k[len(start):]: v for k, v in self._routed_params.items() if k.startswith(start)}
 
     def _check_routed_keys(self) -> None:
-        for key in self._routed_keys:
+        for key in self._routed_params:
             prefix = key.split("__", 1)[0]
             if "__" not in key or prefix not in ROUTED_PREFIXES:
                 raise TypeError(
@@ -380,7 +372,7 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
     def _uses_bernoulli(self) -> bool:
         return getattr(self, "loss", None) == "bce"
 
-    def _fit_conditions(self, y):
+    def _fit_conditions(self, y, n_samples: int):
         """Encode training conditions; ``None`` for unconditional models."""
         return None
 
@@ -436,7 +428,7 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         self._device = resolve_device(self.device)
         regularizers = self._build_regularizers(X.shape[1])
         corruption = self._build_corruption()
-        conditions = self._fit_conditions(y)
+        conditions = self._fit_conditions(y, X.shape[0])
         self._fit_scaling(X)
         self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         Xs = self._scale(X)
@@ -691,12 +683,14 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "net_")
         return validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
 
-    def transform(self, X):
+    def transform(self, X, y=None):
         """Encode X into the latent space.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+        y : ignored
+            The condition, for conditional models.
 
         Returns
         -------
@@ -704,21 +698,23 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
             float32 for float32 input, float64 otherwise.
         """
         X = self._check_X(X)
-        return self._apply(self._codes, self._scale(X), self._conditions(None, len(X)))
+        return self._apply(self._codes, self._scale(X), self._conditions(y, len(X)))
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X, y=None):
         """Decode latent codes back to the input space.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, latent_dim)
+        y : ignored
+            The condition, for conditional models.
 
         Returns
         -------
         X_rec : ndarray of shape (n_samples, n_features)
         """
         Z = self._check_latent(X)
-        return self._unscale(self._apply(self._decoded, Z, self._conditions(None, len(Z))))
+        return self._unscale(self._apply(self._decoded, Z, self._conditions(y, len(Z))))
 
     def _check_latent(self, Z):
         check_is_fitted(self, "net_")
@@ -730,27 +726,27 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
             )
         return Z
 
-    def reconstruct(self, X):
+    def reconstruct(self, X, y=None):
         """Encode and decode X: ``inverse_transform(transform(X))`` in one pass."""
         X = self._check_X(X)
-        return self._unscale(self._apply(self._reconstruct_scaled, self._scale(X), self._conditions(None, len(X))))
+        return self._unscale(self._apply(self._reconstruct_scaled, self._scale(X), self._conditions(y, len(X))))
 
-    def denoise(self, X):
+    def denoise(self, X, y=None):
         """Reconstruct (possibly corrupted) X; a denoising autoencoder returns clean data."""
-        return self.reconstruct(X)
+        return self.reconstruct(X, y)
 
     def _reconstruct_scaled(self, module, x, c):
         return self._decoded(module, self._codes(module, x, c), c)
 
-    def score_samples(self, X):
+    def score_samples(self, X, y=None):
         """Per-sample score, higher = more normal: minus the mean reconstruction error.
 
         The error is the mean squared error over features in X's own units
         (``loss="mse"``) or the mean binary cross-entropy (``loss="bce"``).
         """
-        return -self.feature_errors(X).mean(axis=1)
+        return -self.feature_errors(X, y).mean(axis=1)
 
-    def feature_errors(self, X):
+    def feature_errors(self, X, y=None):
         """Per-sample, per-feature reconstruction errors in X's units, shape (n, n_features)."""
         X = self._check_X(X)
         scale = self.scaling_scale_
@@ -761,11 +757,11 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
                 return torch.nn.functional.binary_cross_entropy_with_logits(out, x, reduction="none")
             return ((x - out) * torch.as_tensor(scale, dtype=x.dtype, device=x.device)).square()
 
-        return self._apply(errors, self._scale(X), self._conditions(None, len(X)))
+        return self._apply(errors, self._scale(X), self._conditions(y, len(X)))
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` (higher is better), so GridSearchCV tunes without labels."""
-        return float(np.mean(self.score_samples(X)))
+        return float(np.mean(self.score_samples(X, y)))
 
     def get_feature_names_out(self, input_features=None):
         """Names of the latent features: ``latent0``, ``latent1``, ..."""
@@ -795,7 +791,7 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
             z[idx] = rng.multivariate_normal(gmm.means_[k], gmm.covariances_[k], size=int(idx.sum()))
         return z
 
-    def sample(self, n_samples: int = 1, random_state=None, **kwargs):
+    def sample(self, n_samples: int = 1, random_state=None):
         """Generate new samples in input space.
 
         Parameters
@@ -811,16 +807,17 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
         rng = check_random_state(random_state)
-        z = self._sample_latent(int(n_samples), rng)
-        return self.inverse_transform(z, **kwargs)
+        return self.inverse_transform(self._sample_latent(int(n_samples), rng))
 
-    def interpolate(self, x0, x1, n_steps: int = 10, **kwargs):
+    def interpolate(self, x0, x1, n_steps: int = 10, y=None):
         """Decode the latent path z_t = (1 − t) z0 + t z1, t in [0, 1] (seed 004).
 
         Parameters
         ----------
         x0, x1 : array-like of shape (n_features,) or (n_pairs, n_features)
         n_steps : int, default=10
+        y : condition or None
+            One condition for the whole path (conditional models).
 
         Returns
         -------
@@ -833,12 +830,11 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
             raise ValueError(f"x0 and x1 must have the same shape; got {x0.shape} and {x1.shape}.")
         if not isinstance(n_steps, numbers.Integral) or n_steps < 2:
             raise ValueError(f"n_steps must be an int >= 2; got {n_steps!r}.")
-        z0, z1 = self.transform(x0, **kwargs), self.transform(x1, **kwargs)
+        z0, z1 = self.transform(x0, y), self.transform(x1, y)
         t = np.linspace(0.0, 1.0, n_steps)[None, :, None]
         zt = (1 - t) * z0[:, None, :] + t * z1[:, None, :]
         flat = zt.reshape(-1, zt.shape[-1])
-        extra = {k: np.repeat(np.asarray(v), n_steps, axis=0) for k, v in kwargs.items()}
-        path = self.inverse_transform(flat, **extra).reshape(len(x0), n_steps, -1)
+        path = self.inverse_transform(flat, y).reshape(len(x0), n_steps, -1)
         return path[0] if single else path
 
     @property

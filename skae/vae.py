@@ -276,7 +276,7 @@ class VAE(BaseAutoEncoder):
         log_sigma0 = self.net_.module_.log_sigma0
         return float("nan") if log_sigma0 is None else float(torch.exp(log_sigma0.detach()))
 
-    def encode(self, X, kind: str = "mean", random_state=None, **kwargs):
+    def encode(self, X, y=None, kind: str = "mean", random_state=None):
         """Encode X with the approximate posterior q(z|x).
 
         Parameters
@@ -291,7 +291,7 @@ class VAE(BaseAutoEncoder):
         if kind not in ("mean", "sample", "mean_std"):
             raise ValueError(f"kind must be 'mean', 'sample' or 'mean_std'; got {kind!r}.")
         X = self._check_X(X)
-        c = self._conditions(kwargs.get("y"), len(X))
+        c = self._conditions(y, len(X))
 
         def encode(module, x, cc):
             mean, log_var = posterior_params(module, x, cc)
@@ -308,7 +308,7 @@ class VAE(BaseAutoEncoder):
     def _sample_latent(self, n_samples, rng, y=None):
         return rng.standard_normal((n_samples, self.latent_dim))
 
-    def sample(self, n_samples: int = 1, random_state=None, draw: bool = False, **kwargs):
+    def sample(self, n_samples: int = 1, random_state=None, draw: bool = False, y=None):
         """Ancestral sampling: z ~ p(z), then x from p(x|z).
 
         Parameters
@@ -318,6 +318,8 @@ class VAE(BaseAutoEncoder):
         draw : bool, default=False
             Return decoder means (False) or draws from p(x|z): Gaussian noise
             with scale σ0, or Bernoulli pixels.
+        y : condition or None
+            Conditional models: one condition for all samples, or one per sample.
 
         Returns
         -------
@@ -327,8 +329,8 @@ class VAE(BaseAutoEncoder):
         if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
         rng = check_random_state(random_state)
-        z = self._sample_latent(int(n_samples), rng, **kwargs)
-        means = self.inverse_transform(z, **kwargs)
+        z = self._sample_latent(int(n_samples), rng, y)
+        means = self.inverse_transform(z, y)
         if not draw:
             return means
         if self.likelihood == "bernoulli":
@@ -336,12 +338,13 @@ class VAE(BaseAutoEncoder):
         noise = rng.standard_normal(means.shape) * self.sigma0_ * self.scaling_scale_
         return means + noise
 
-    def score_samples(self, X, method: str = "elbo", n_samples: int | None = None, **kwargs):
+    def score_samples(self, X, y=None, method: str = "elbo", n_samples: int | None = None):
         """Per-sample log-likelihood bound in nats, in X's own units (higher = more normal).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+        y : condition (conditional models) or None
         method : {"elbo", "iwae", "reconstruction"}, default="elbo"
             "elbo": E_q[log p(x|z)] − KL(q ‖ p).  "iwae": the importance-weighted
             bound log 1/K Σ_k p(x, z_k)/q(z_k|x) ≥ ... (tighter as K grows;
@@ -354,14 +357,14 @@ class VAE(BaseAutoEncoder):
             rows and repeated calls agree.
         """
         if method == "reconstruction":
-            return super().score_samples(X, **kwargs)
+            return super().score_samples(X, y)
         if method not in ("elbo", "iwae"):
             raise ValueError(f"method must be 'elbo', 'iwae' or 'reconstruction'; got {method!r}.")
         k = n_samples or (10 if method == "elbo" else 100)
         if not isinstance(k, numbers.Integral) or k < 1:
             raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
         X = self._check_X(X)
-        c = self._conditions(kwargs.get("y"), len(X))
+        c = self._conditions(y, len(X))
         likelihood, seed, latent_dim = self.likelihood, self._seed, self.latent_dim
 
         def score(module, x, cc):
