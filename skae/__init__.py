@@ -6,12 +6,14 @@ from .autoencoder import AutoEncoder
 from .conditional import ConditionalVAE
 from .exceptions import PluginError, PluginWarning, TrainingDivergedError
 from .hookspecs import hookimpl
+from .outlier import AutoEncoderOutlierDetector
 from .vae import VAE, BetaVAE
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AutoEncoder",
+    "AutoEncoderOutlierDetector",
     "BetaVAE",
     "ConditionalVAE",
     "VAE",

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import VAE, AutoEncoder, ConditionalVAE
+from skae import VAE, AutoEncoder, AutoEncoderOutlierDetector, ConditionalVAE
 
 FAST = dict(max_epochs=3, hidden_dims=(8,), batch_size=32, random_state=0)
 
@@ -43,6 +43,8 @@ def _expected_failed_checks(estimator):
         AutoEncoder(optimizer__weight_decay=1e-4, callbacks__print_log__floatfmt=".3f", **FAST),
         VAE(**FAST),
         ConditionalVAE(conditional_prior=True, **FAST),
+        AutoEncoderOutlierDetector(AutoEncoder(**FAST)),
+        AutoEncoderOutlierDetector(VAE(**FAST), contamination=0.1, score_type="iwae", trim_fraction=0.1),
     ],
     expected_failed_checks=_expected_failed_checks,
 )
