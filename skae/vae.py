@@ -43,11 +43,13 @@ def log_likelihood(module, x, out, likelihood: str):
     return gaussian_log_likelihood(x, out, module.log_sigma0)
 
 
-def elbo_terms(module, x, c, eps, likelihood: str):
+def elbo_terms(module, x, c, eps, likelihood: str, x_in=None, transform=None):
     """The pieces of the ELBO with K reparametrised samples.
 
     z_k = μ(x) + σ(x) ⊙ ε_k (seed 004).  ``eps`` has shape (K, n, L) or
-    (K, 1, L) (the same draws for every row).
+    (K, 1, L) (the same draws for every row).  Training passes the corrupted
+    input as ``x_in`` (encoded instead of ``x``; the likelihood stays on the
+    clean ``x``) and the regularizers' code rewrite as ``transform``.
 
     Returns
     -------
@@ -55,10 +57,12 @@ def elbo_terms(module, x, c, eps, likelihood: str):
     z : (K, n, L)            the samples
     log_px : (K, n)          log p(x | z_k)
     """
-    mean, log_var = posterior_params(module, x, c)
+    mean, log_var = posterior_params(module, x if x_in is None else x_in, c)
     z = mean + torch.exp(0.5 * log_var) * eps
     k, n, latent = z.shape[0], x.shape[0], mean.shape[1]
     z = z.expand(k, n, latent)
+    if transform is not None:
+        z = transform(z)
     cc = None if c is None else c.repeat(k, 1)
     out = module.decode(z.reshape(k * n, latent), cc).reshape(k, n, -1)
     return mean, log_var, z, log_likelihood(module, x.expand(k, *x.shape), out, likelihood)
@@ -109,14 +113,13 @@ class VAEObjective(Objective):
 
     def data_term(self, module, x_in, x, c, training):
         k = self.options["n_mc_samples"]
-        mean, log_var = posterior_params(module, x_in, c)
-        eps = torch.randn(k, *mean.shape, device=mean.device, dtype=mean.dtype)
-        z = self.transform_codes(mean + torch.exp(0.5 * log_var) * eps, training)
-        cc = None if c is None else c.repeat(k, 1)
-        out = module.decode(z.reshape(-1, z.shape[-1]), cc).reshape(k, x.shape[0], -1)
-        log_px = log_likelihood(module, x.expand(k, *x.shape), out, self.options["likelihood"]).mean(0)
+        eps = torch.randn(k, x.shape[0], self.options["latent_dim"], device=x.device, dtype=x.dtype)
+        mean, log_var, _, log_px = elbo_terms(
+            module, x, c, eps, self.options["likelihood"], x_in=x_in,
+            transform=lambda z: self.transform_codes(z, training),
+        )
         kl = kl_term(module, mean, log_var, c)
-        return (self.options["beta"] * kl - log_px).mean(), mean
+        return (self.options["beta"] * kl - log_px.mean(0)).mean(), mean
 
 
 class VAE(BaseAutoEncoder):
@@ -251,7 +254,12 @@ class VAE(BaseAutoEncoder):
         return VAEObjective
 
     def _objective_options(self):
-        return {"likelihood": self.likelihood, "beta": self.beta, "n_mc_samples": self.n_mc_samples}
+        return {
+            "likelihood": self.likelihood,
+            "beta": self.beta,
+            "n_mc_samples": self.n_mc_samples,
+            "latent_dim": self.latent_dim,
+        }
 
     def _module_options(self):
         if self.likelihood == "bernoulli":
