@@ -340,20 +340,15 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
                     f"parameters take the form '<prefix>__<name>' with prefix one of "
                     f"{list(ROUTED_PREFIXES)}."
                 )
-        for prefix in ("regularizers", "corruption", "conditioning", "architecture", "module"):
-            self._check_prefix_usage(prefix)
-
-    def _check_prefix_usage(self, prefix: str) -> None:
-        names = set(self._regularizer_names()) if prefix == "regularizers" else None
-        for key in self._routed(prefix):
-            if names is not None:
-                name = key.split("__", 1)[0]
-                if "__" not in key or name not in names:
-                    raise ValueError(
-                        f"Parameter 'regularizers__{key}' refers to regularizer {name!r}, "
-                        f"which is not in regularizers={self.regularizers!r}. Use "
-                        "'regularizers__<name>__<param>' with a selected regularizer."
-                    )
+        names = set(self._regularizer_names())
+        for key in self._routed("regularizers"):
+            name = key.split("__", 1)[0]
+            if "__" not in key or name not in names:
+                raise ValueError(
+                    f"Parameter 'regularizers__{key}' refers to regularizer {name!r}, "
+                    f"which is not in regularizers={self.regularizers!r}. Use "
+                    "'regularizers__<name>__<param>' with a selected regularizer."
+                )
 
     # -- variant override points ---------------------------------------------
 
@@ -439,7 +434,6 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
                 corruption.prepare(data.x, zero)
             net = self._build_net(X.shape[1], data, regularizers, corruption)
             self.net_ = net
-            self._inference_modules = {}
             try:
                 self._train(data, seeded=False)
             except BaseException:
@@ -822,11 +816,14 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         -------
         X_new : ndarray of shape (n_samples, n_features), float64
         """
+        n_samples = self._check_n_samples(n_samples)
+        return self.inverse_transform(self._sample_latent(n_samples, check_random_state(random_state)))
+
+    def _check_n_samples(self, n_samples) -> int:
         check_is_fitted(self, "net_")
         if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
-        rng = check_random_state(random_state)
-        return self.inverse_transform(self._sample_latent(int(n_samples), rng))
+        return int(n_samples)
 
     def interpolate(self, x0, x1, n_steps: int = 10, y=None):
         """Decode the latent path z_t = (1 − t) z0 + t z1, t in [0, 1] (seed 004).

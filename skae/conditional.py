@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
@@ -11,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import plugins
 from ._base import _build
 from .modules import ConditionedMLP
-from .vae import VAE
+from .vae import VAE, prior_params
 
 __all__ = ["ConditionalVAE"]
 
@@ -229,10 +230,6 @@ class ConditionalVAE(VAE):
         eps = rng.standard_normal((n_samples, self.latent_dim))
         if not self.conditional_prior:
             return eps
-        import torch
-
-        from .vae import prior_params
-
         C = self._conditions(y, n_samples)
 
         def prior(module, c):

@@ -333,11 +333,9 @@ class VAE(BaseAutoEncoder):
         -------
         X_new : ndarray of shape (n_samples, n_features), float64
         """
-        check_is_fitted(self, "net_")
-        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
+        n_samples = self._check_n_samples(n_samples)
         rng = check_random_state(random_state)
-        z = self._sample_latent(int(n_samples), rng, y)
+        z = self._sample_latent(n_samples, rng, y)
         means = self.inverse_transform(z, y)
         if not draw:
             return means
