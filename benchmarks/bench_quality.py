@@ -121,8 +121,16 @@ def anomaly(quick, seeds):
         anom = rng.uniform(S.min(0), S.max(0), size=(50, 3))
         return np.r_[S, anom], np.r_[np.zeros(len(S)), np.ones(len(anom))]
 
+    def chords_case(rng):  # a 2-D sheet curved into 10-D; anomalies: midpoints of chords between sheet points
+        t = rng.uniform(-1, 1, size=(1050, 2))
+        W1, W2 = rng.normal(size=(2, 16)) * 1.5, rng.normal(size=(16, 10)) / 4
+        S = np.tanh(t @ W1) @ W2
+        anom = (S[1000:] + S[rng.permutation(1000)[:50]]) / 2
+        return np.r_[S[:1000] + 0.01 * rng.normal(size=(1000, 10)), anom], np.r_[np.zeros(1000), np.ones(50)]
+
     for name, case, latent in [("digits (0 vs 5% others)", digits_case, 4), ("breast cancer (benign vs 5% malignant)", cancer_case, 4),
-                               ("swiss roll + uniform", swiss_case, 2)]:
+                               ("swiss roll + 5% uniform in its box", swiss_case, 2),
+                               ("curved 2-D sheet in 10-D + 5% chord midpoints", chords_case, 2)]:
         res = {k: [] for k in ("if", "pca", "ae", "aet", "vae")}
         for seed in seeds:
             rng = np.random.RandomState(seed)
@@ -131,10 +139,11 @@ def anomaly(quick, seeds):
             scores["if"] = -IsolationForest(random_state=seed).fit(Xa).score_samples(Xa)
             pca = PCA(latent).fit(Xa)
             scores["pca"] = ((pca.inverse_transform(pca.transform(Xa)) - Xa) ** 2).mean(1)
-            ae = AutoEncoder(latent_dim=latent, hidden_dims=(64, 64), batch_size=32, random_state=seed, **epochs)
+            # default architecture and training; only latent_dim and the seed are set
+            ae = AutoEncoder(latent_dim=latent, random_state=seed, **epochs)
             scores["ae"] = -AutoEncoderOutlierDetector(ae).fit(Xa).score_samples(Xa)
             scores["aet"] = -AutoEncoderOutlierDetector(ae, trim_fraction=0.05).fit(Xa).score_samples(Xa)
-            vae = VAE(latent_dim=latent, hidden_dims=(64, 64), batch_size=32, random_state=seed, **epochs)
+            vae = VAE(latent_dim=latent, random_state=seed, **epochs)
             scores["vae"] = -AutoEncoderOutlierDetector(vae).fit(Xa).score_samples(Xa)
             for k, s in scores.items():
                 res[k].append((roc_auc_score(ya, s), average_precision_score(ya, s)))
@@ -147,7 +156,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", nargs="*", default=["reconstruction", "likelihood", "conditional", "anomaly"])
-    parser.add_argument("--out", default="benchmarks/results_quality.md")
+    parser.add_argument("--out", default=None, help="default: benchmarks/results_quality[_<only>].md")
     args = parser.parse_args()
     emit(f"# bench_quality ({'quick' if args.quick else 'full'}), torch {torch.__version__}, 1 thread", "")
     if "reconstruction" in args.only:
@@ -158,7 +167,9 @@ def main():
         conditional(args.quick)
     if "anomaly" in args.only:
         anomaly(args.quick, seeds=[0, 1, 2] if not args.quick else [0])
-    with open(args.out, "w") as f:
+    out = args.out or "benchmarks/results_quality{}.md".format(
+        "" if len(args.only) == 4 else "_" + "_".join(args.only))
+    with open(out, "w") as f:
         f.write("\n".join(OUT) + "\n")
 
 

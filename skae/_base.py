@@ -331,6 +331,14 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         start = prefix + "__"
         return {k[len(start):]: v for k, v in self._routed_params.items() if k.startswith(start)}
 
+    def _check_hidden_dims(self) -> None:
+        dims = np.asarray(self.hidden_dims, dtype=object).reshape(-1)
+        if not all(isinstance(h, numbers.Integral) and not isinstance(h, bool) and h >= 1 for h in dims):
+            raise ValueError(
+                f"hidden_dims must be a sequence of positive ints (layer widths), e.g. (256, 128) or () "
+                f"for none; got {self.hidden_dims!r}."
+            )
+
     def _check_routed_keys(self) -> None:
         for key in self._routed_params:
             prefix = key.split("__", 1)[0]
@@ -375,6 +383,13 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         """Encode conditions for inference; ``None`` for unconditional models."""
         return None
 
+    def _fitted_state(self) -> dict[str, Any]:
+        """Extra fitted state for weights-only files (:mod:`skae.persistence`), JSON-able."""
+        return {}
+
+    def _restore_fitted_state(self, state: dict[str, Any]) -> None:
+        """Inverse of :meth:`_fitted_state`."""
+
     # -- tags -------------------------------------------------------------------
 
     def __sklearn_tags__(self):
@@ -390,8 +405,9 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data: float64, float32, int arrays or a DataFrame.
+        X : array-like of shape (n_samples, n_features) or (n_samples, C, H, W)
+            Training data: float64, float32, int arrays or a DataFrame; image
+            arrays (n, C, H, W) or (n, H, W) with ``architecture="conv"``.
         y : ignored
             Accepted for Pipeline compatibility (conditional models use it).
 
@@ -407,7 +423,7 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
 
     def _fit(self, X, y, continue_training: bool):
         if continue_training and hasattr(self, "net_"):
-            X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+            X = validate_data(self, self._flatten_images(X), dtype=(np.float64, np.float32), reset=False)
             data = TensorData(self._to_device(self._scale(X)), self._to_device(self._conditions(y, len(X))))
             snapshot = copy.deepcopy(self.net_.module_.state_dict())
             try:
@@ -419,20 +435,23 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
 
         self._validate_params()
         self._check_routed_keys()
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=True)
+        self._check_hidden_dims()
+        self.image_shape_ = self._fit_image_shape(X)
+        X = validate_data(self, self._flatten_images(X), dtype=(np.float64, np.float32), reset=True)
         self._device = resolve_device(self.device)
         regularizers = self._build_regularizers(X.shape[1])
         corruption = self._build_corruption()
         conditions = self._fit_conditions(y, X.shape[0])
         self._fit_scaling(X)
         self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        self._n_train = X.shape[0]
         Xs = self._scale(X)
         with self._rng(self._seed):
             data = TensorData(self._to_device(Xs), self._to_device(conditions))
             if corruption is not None:
                 zero = self._to_device(self._scale(np.zeros((1, X.shape[1])))[0])
                 corruption.prepare(data.x, zero)
-            net = self._build_net(X.shape[1], data, regularizers, corruption)
+            net = self._build_net(X.shape[1], len(data), regularizers, corruption)
             self.net_ = net
             try:
                 self._train(data, seeded=False)
@@ -468,12 +487,12 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
             torch.manual_seed(seed)
             yield
 
-    def _build_net(self, n_features, data, regularizers, corruption) -> TrainingNet:
+    def _build_net(self, n_features, n_samples, regularizers, corruption) -> TrainingNet:
         module = self._build_module(n_features)
         objective = self._objective_class()(regularizers, corruption, **self._objective_options())
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer) if isinstance(self.optimizer, str) else self.optimizer
-        n_valid = int(len(data) * self.validation_fraction)
-        use_valid = n_valid >= 1 and len(data) - n_valid >= 1
+        n_valid = int(n_samples * self.validation_fraction)
+        use_valid = n_valid >= 1 and n_samples - n_valid >= 1
         callbacks = list(self.callbacks or [])
         if self.early_stopping and use_valid:
             callbacks.append(
@@ -489,7 +508,7 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
                     ),
                 )
             )
-        batch_size = len(data) if self.batch_size == "full" else self.batch_size
+        batch_size = n_samples if self.batch_size == "full" else self.batch_size
         skorch_params = {
             f"{prefix}__{key}": value
             for prefix in _SKORCH_PREFIXES
@@ -519,7 +538,14 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
             device=self._device,
             **skorch_params,
         )
-        net.initialize()
+        try:
+            net.initialize()
+        except TypeError as exc:
+            routed = sorted(f"{p}__{k}" for p in ("optimizer", "iterator_train") for k in self._routed(p))
+            raise TypeError(
+                f"Building the optimizer or data iterator failed with the routed parameters {routed}: "
+                f"{exc}. Check their names against {getattr(optimizer, '__name__', optimizer)}'s signature."
+            ) from exc
         return net
 
     def _build_module(self, n_features: int, cond_features: int = 0, conditioner=None) -> nn.Module:
@@ -527,6 +553,8 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         if isinstance(builder, str):
             builder = plugins.get("architecture", builder).factory
         params = self._routed("architecture")
+        if getattr(self, "image_shape_", None) is not None and "image_shape" not in params:
+            params["image_shape"] = self.image_shape_
         try:
             encoder, decoder = builder(
                 n_features=n_features,
@@ -694,7 +722,58 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
 
     def _check_X(self, X):
         check_is_fitted(self, "net_")
-        return validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        return validate_data(self, self._flatten_images(X), dtype=(np.float64, np.float32), reset=False)
+
+    # -- image-shaped input ---------------------------------------------------------
+
+    def _declared_image_shape(self) -> tuple[int, ...] | None:
+        shape = self._routed("architecture").get("image_shape")
+        if shape is None:
+            return None
+        shape = tuple(int(s) for s in shape)
+        return (1, *shape) if len(shape) == 2 else shape
+
+    def _takes_images(self) -> bool:
+        return self.architecture == "conv" or "image_shape" in self._routed("architecture")
+
+    def _fit_image_shape(self, X) -> tuple[int, int, int] | None:
+        """(C, H, W) of image-shaped training input, checked against ``architecture__image_shape``."""
+        ndim = getattr(X, "ndim", 2)
+        if ndim < 3:
+            return self._declared_image_shape()
+        if not self._takes_images():
+            raise ValueError(
+                f"X has shape {tuple(X.shape)}, but architecture={self.architecture!r} takes 2-D X "
+                "(n_samples, n_features). Flatten it with X.reshape(len(X), -1), or use "
+                "architecture='conv' for images of shape (n, C, H, W)."
+            )
+        if ndim > 4:
+            raise ValueError(f"Image input must be (n, C, H, W) or (n, H, W); got shape {tuple(X.shape)}.")
+        shape = tuple(int(s) for s in X.shape[1:])
+        shape = (1, *shape) if len(shape) == 2 else shape
+        declared = self._declared_image_shape()
+        if declared is not None and declared != shape:
+            raise ValueError(
+                f"X holds images of shape {shape} (C, H, W), but architecture__image_shape="
+                f"{self._routed('architecture')['image_shape']!r}; drop the parameter or make them agree."
+            )
+        return shape
+
+    def _flatten_images(self, X):
+        """(n, C, H, W) or (n, H, W) input as (n, C·H·W) rows, as a Pipeline would pass them."""
+        ndim = getattr(X, "ndim", 2)
+        if ndim < 3:
+            return X
+        expected = getattr(self, "image_shape_", None)
+        shape = tuple(int(s) for s in X.shape[1:])
+        if expected is None or shape not in (expected, expected[1:] if expected[0] == 1 else None):
+            what = f"images of shape {expected} (C, H, W)" if expected else "2-D X (n_samples, n_features)"
+            raise ValueError(f"X has shape {tuple(X.shape)}, but {type(self).__name__} takes {what}.")
+        return X.reshape(X.shape[0], -1)
+
+    def _like_input(self, X_in, rows: np.ndarray) -> np.ndarray:
+        """Rows shaped like the caller's input (images stay images)."""
+        return rows.reshape(X_in.shape) if getattr(X_in, "ndim", 2) >= 3 else rows
 
     def transform(self, X, y=None):
         """Encode X into the latent space.
@@ -740,9 +819,13 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         return Z
 
     def reconstruct(self, X, y=None):
-        """Encode and decode X: ``inverse_transform(transform(X))`` in one pass."""
-        X = self._check_X(X)
-        return self._unscale(self._apply(self._reconstruct_scaled, self._scale(X), self._conditions(y, len(X))))
+        """Encode and decode X: ``inverse_transform(transform(X))`` in one pass.
+
+        Image input (n, C, H, W) gives images back; 2-D input gives rows.
+        """
+        X_in, X = X, self._check_X(X)
+        rows = self._unscale(self._apply(self._reconstruct_scaled, self._scale(X), self._conditions(y, len(X))))
+        return self._like_input(X_in, rows)
 
     def denoise(self, X, y=None):
         """Reconstruct (possibly corrupted) X; a denoising autoencoder returns clean data."""
@@ -867,6 +950,18 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "net_")
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        # float64 copies are a cache; plain pickle of CUDA tensors would not load on a CPU machine
+        state["_inference_modules"] = {}
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "net_" in self.__dict__:
+            # skorch maps a CUDA-trained net to the CPU when CUDA is absent (with a DeviceWarning)
+            self._device = str(self.net_.device)
 
 
 def _build(factory, params: dict, what: str, prefix: str):

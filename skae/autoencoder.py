@@ -84,6 +84,11 @@ class AutoEncoder(BaseAutoEncoder):
     module_ : torch.nn.Module
         The trained encoder/decoder.
     n_features_in_ : int
+        C·H·W for image input.
+    image_shape_ : tuple (C, H, W) or None
+        Shape of one image when X was given as (n, C, H, W) or (n, H, W), or
+        ``architecture__image_shape``; such arrays are then accepted by every
+        method and flattened inside.
     feature_names_in_ : ndarray of str
         Defined when X is a DataFrame with string column names.
     scaling_mean_, scaling_scale_ : ndarray of shape (n_features,)

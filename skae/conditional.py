@@ -210,6 +210,35 @@ class ConditionalVAE(VAE):
             raise ValueError(f"Got {len(frame)} conditions for {n_samples} samples; give one, or one per sample.")
         return self._encode_frame(frame)
 
+    def _fitted_state(self):
+        categorical, continuous = (list(t[2]) for t in self.condition_encoder_.transformers_[:2])
+        cats = self.condition_encoder_.named_transformers_["categorical"]
+        scaler = self.condition_encoder_.named_transformers_["continuous"]
+        return {
+            "columns": self.condition_columns_,
+            "categories": {c: [str(v) for v in k] for c, k in zip(categorical, getattr(cats, "categories_", []))},
+            "continuous": {
+                c: [float(scaler.mean_[i]), float(scaler.scale_[i]), float(scaler.var_[i])]
+                for i, c in enumerate(continuous)
+            },
+        }
+
+    def _restore_fitted_state(self, state):
+        # refit the encoder on a frame holding every category, then set the scaler's statistics
+        n = max([len(v) for v in state["categories"].values()] + [1])
+        frame = pd.DataFrame({
+            c: (
+                np.resize(np.asarray(state["categories"][c], dtype=object), n)
+                if c in state["categories"] else np.zeros(n)
+            )
+            for c in state["columns"]
+        })
+        self._fit_conditions(frame, n)
+        if state["continuous"]:
+            scaler = self.condition_encoder_.named_transformers_["continuous"]
+            stats = np.asarray([state["continuous"][c] for c in scaler.feature_names_in_])
+            scaler.mean_, scaler.scale_, scaler.var_ = stats[:, 0], stats[:, 1], stats[:, 2]
+
     # -- module -------------------------------------------------------------------
 
     def _build_module(self, n_features, cond_features=0, conditioner=None):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["PluginError", "PluginWarning", "TrainingDivergedError"]
+__all__ = ["ModelFileError", "PluginError", "PluginWarning", "TrainingDivergedError"]
 
 
 class PluginError(RuntimeError):
@@ -15,3 +15,7 @@ class PluginWarning(UserWarning):
 
 class TrainingDivergedError(FloatingPointError):
     """The training loss became NaN or infinite."""
+
+
+class ModelFileError(ValueError):
+    """A weights-only model file is missing, truncated, modified or not a skae file."""

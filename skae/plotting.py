@@ -24,7 +24,7 @@ def image_grid(images, image_shape, n_cols=10, row_labels=None, title=None, ax=N
 
     Parameters
     ----------
-    images : array-like of shape (n, H*W) or (n_rows, n_cols, H*W)
+    images : array-like of shape (n, H*W), (n, 1, H, W) or (n_rows, n_cols, H*W)
     image_shape : (H, W)
     n_cols : int
     row_labels : list of str or None
@@ -33,6 +33,8 @@ def image_grid(images, image_shape, n_cols=10, row_labels=None, title=None, ax=N
     """
     plt = _plt()
     images = np.asarray(images, dtype=float)
+    if images.ndim == 4:
+        images = images.reshape(len(images), -1)
     if images.ndim == 3:
         n_cols = images.shape[1]
         images = images.reshape(-1, images.shape[-1])

@@ -67,3 +67,35 @@ def test_user_supplied_builder_callable(digits):
     ae = AutoEncoder(architecture=builder, **{**FAST, "hidden_dims": (8,)}).fit(X)
     assert calls and calls[0]["n_features"] == 64 and calls[0]["encoder_out"] == 4
     assert ae.transform(X[:2]).shape == (2, 4)
+
+
+def test_four_d_images_are_accepted_and_flattened_inside(digits):
+    X, y = digits
+    X = (X[:200] / 16.0).astype(np.float32)
+    images = X.reshape(-1, 1, 8, 8)
+    ae = AutoEncoder(architecture="conv", architecture__channels=(8, 16), **FAST).fit(images)
+    assert ae.image_shape_ == (1, 8, 8) and ae.n_features_in_ == 64
+    # a Pipeline passes flat rows; 4-D and (n, H, W) arrays give the same codes
+    np.testing.assert_array_equal(ae.transform(images), ae.transform(X))
+    np.testing.assert_array_equal(ae.transform(images[:, 0]), ae.transform(X))
+    assert ae.reconstruct(images).shape == images.shape
+    assert ae.reconstruct(X).shape == X.shape
+    vae = VAE(likelihood="bernoulli", architecture="conv", architecture__channels=(8,), **FAST).fit(images)
+    assert np.isfinite(vae.score_samples(images)).all()
+    cvae = ConditionalVAE(likelihood="bernoulli", architecture="conv", architecture__channels=(8,), **FAST)
+    cvae.fit(images, y[:200])
+    assert cvae.transform(images, y[:200]).shape == (200, 4)
+
+
+def test_image_input_shape_errors(digits):
+    X, _ = digits
+    images = (X[:100] / 16.0).reshape(-1, 1, 8, 8)
+    with pytest.raises(ValueError, match=r"architecture='dense' takes 2-D X"):
+        AutoEncoder(**FAST).fit(images)
+    with pytest.raises(ValueError, match=r"X holds images of shape \(1, 8, 8\).*image_shape=\(1, 4, 16\)"):
+        AutoEncoder(architecture="conv", architecture__image_shape=(1, 4, 16), **FAST).fit(images)
+    ae = AutoEncoder(architecture="conv", architecture__channels=(4,), **FAST).fit(images)
+    with pytest.raises(ValueError, match=r"takes images of shape \(1, 8, 8\)"):
+        ae.transform(images.reshape(-1, 1, 4, 16))
+    with pytest.raises(ValueError, match=r"\(n, C, H, W\)"):
+        AutoEncoder(architecture="conv", **FAST).fit(images[..., None])
