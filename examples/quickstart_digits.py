@@ -38,7 +38,7 @@ pca = PCA(n_components=16).fit(X_train)
 
 mse_ae = np.mean((ae.reconstruct(X_test) - X_test) ** 2)
 mse_pca = np.mean((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2)
-print(f"digits, latent size 16, test reconstruction MSE (pixel units 0-16)")
+print("digits, latent size 16, test reconstruction MSE (pixel units 0-16)")
 print(f"  AutoEncoder : {mse_ae:8.4f}   ({len(ae.history_)} epochs, {fit_seconds:.1f} s)")
 print(f"  PCA         : {mse_pca:8.4f}")
 print(f"  ratio AE/PCA: {mse_ae / mse_pca:8.3f}")

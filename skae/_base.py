@@ -35,6 +35,7 @@ from skorch.callbacks import EarlyStopping, EpochTimer, PrintLog
 from torch import nn
 
 from . import plugins
+from .data import BLOCK_ROWS, BatchIterator, StreamingData, TensorData, ValidationSplit, read_rows
 from .exceptions import TrainingDivergedError
 from .losses import reconstruction_error
 from .modules import ACTIVATIONS, AutoEncoderModule
@@ -69,51 +70,31 @@ def _silent(*args, **kwargs):
     """A picklable sink that prints nothing."""
 
 
-# ----------------------------------------------------------------- data path
+def _check_finite_block(block: np.ndarray, start: int) -> None:
+    if not np.isfinite(block).all():
+        bad = int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0]) + start
+        raise ValueError(
+            f"Input X contains NaN or infinity (first in row {bad}). Impute or drop those rows "
+            "(e.g. sklearn.impute.SimpleImputer) before fitting."
+        )
 
 
-class TensorData:
-    """In-memory tensors ``(x, c)`` on the training device; ``c`` may be ``None``."""
+class ScaledRows:
+    """A memmap seen through the estimator's scaling, read and checked one slice at a time."""
 
-    def __init__(self, x: torch.Tensor, c: torch.Tensor | None = None):
-        self.x, self.c = x, c
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def subset(self, idx: torch.Tensor) -> TensorData:
-        return TensorData(self.x[idx], None if self.c is None else self.c[idx])
-
-
-class BatchIterator:
-    """Slices contiguous batches of a (once-per-epoch permuted) :class:`TensorData`."""
-
-    def __init__(self, dataset: TensorData, batch_size: int = 128, shuffle: bool = False):
-        self.dataset, self.batch_size, self.shuffle = dataset, int(batch_size), shuffle
+    def __init__(self, array: np.memmap, scale):
+        self.array, self.scale = array, scale
+        self.dtype = np.dtype(np.float32) if array.dtype == np.float32 else np.dtype(np.float64)
+        self.shape = array.shape
 
     def __len__(self) -> int:
-        return math.ceil(len(self.dataset) / self.batch_size)
+        return len(self.array)
 
-    def __iter__(self):
-        data = self.dataset
-        if self.shuffle:
-            data = data.subset(torch.randperm(len(data), device=data.x.device))
-        x, c = data.x, data.c
-        for start in range(0, len(x), self.batch_size):
-            stop = start + self.batch_size
-            yield x[start:stop], (None if c is None else c[start:stop])
-
-
-class ValidationSplit:
-    """Random train/validation split of a :class:`TensorData` (fraction to validation)."""
-
-    def __init__(self, fraction: float):
-        self.fraction = fraction
-
-    def __call__(self, dataset: TensorData, y=None, **kwargs):
-        n_valid = int(len(dataset) * self.fraction)
-        perm = torch.randperm(len(dataset), device=dataset.x.device)
-        return dataset.subset(perm[n_valid:]), dataset.subset(perm[:n_valid])
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        start, stop, _ = rows.indices(len(self.array))
+        block = read_rows(self.array, start, stop).astype(self.dtype, copy=False)
+        _check_finite_block(block, start)
+        return self.scale(block)
 
 
 # ------------------------------------------------------------------ training
@@ -186,7 +167,7 @@ class TrainingNet(NeuralNet):
         return [("epoch_timer", EpochTimer()), ("print_log", PrintLog(sink=print if self.verbose else _silent))]
 
     def get_dataset(self, X, y=None):
-        if isinstance(X, TensorData):
+        if isinstance(X, (TensorData, StreamingData)):
             return X
         x, c = X
         return TensorData(x, c)
@@ -240,6 +221,56 @@ class TrainingNet(NeuralNet):
         self.history.record(f"{key}_best", not previous or loss < min(previous))
 
 
+def accelerated_net_class():
+    """``TrainingNet`` with skorch's Hugging Face Accelerate integration (``AccelerateMixin``).
+
+    Accelerate owns device placement, mixed precision (``autocast``), gradient
+    synchronisation across processes (DDP) and the backward pass; skae keeps its
+    tensor data path, which shards each batch across processes (process ``r`` of
+    ``k`` takes rows ``r::k``), so every process must draw the same permutation:
+    give the estimator a ``random_state``.
+    """
+    try:
+        from skorch.hf import AccelerateMixin
+    except ImportError as exc:  # pragma: no cover - skorch always ships it
+        raise ImportError("accelerator= needs skorch.hf.AccelerateMixin (skorch >= 0.12)") from exc
+
+    class AcceleratedTrainingNet(AccelerateMixin, TrainingNet):
+        def train_step_single(self, batch, **fit_params):
+            self._set_training(True)
+            with self.accelerator.autocast():
+                loss = self.criterion_(self.module_, batch, training=True)
+            self.accelerator.backward(loss)
+            return {"loss": loss, "y_pred": None}
+
+        def get_iterator(self, dataset, training=False):
+            # skae's iterator is not a DataLoader, so accelerate.prepare would leave it unsharded
+            iterator = TrainingNet.get_iterator(self, dataset, training=training)
+            world = self.accelerator.num_processes
+            if world == 1:
+                return iterator
+            return _Sharded(iterator, self.accelerator.process_index, world)
+
+        def evaluation_step(self, batch, training=False):
+            return TrainingNet.evaluation_step(self, batch, training=training)
+
+    return AcceleratedTrainingNet
+
+
+class _Sharded:
+    """Each process's rows ``rank::world`` of every batch."""
+
+    def __init__(self, iterator, rank: int, world: int):
+        self.iterator, self.rank, self.world = iterator, rank, world
+
+    def __len__(self) -> int:
+        return len(self.iterator)
+
+    def __iter__(self):
+        for x, c in self.iterator:
+            yield x[self.rank::self.world], (None if c is None else c[self.rank::self.world])
+
+
 # ------------------------------------------------------------------ estimator
 
 
@@ -284,7 +315,7 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         "architecture": [str, callable],
         "regularizers": [list, tuple, str, dict, None],
         "corruption": [str, None],
-        "max_epochs": [Interval(numbers.Integral, 0, None, closed="left")],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"full"})],
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type, callable],
@@ -297,6 +328,7 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         "verbose": ["verbose"],
         "callbacks": [list, None],
         "warm_start": ["boolean"],
+        "compile": ["boolean"],
     }
 
     def __init__(self, **kwargs):
@@ -423,8 +455,13 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
 
     def _fit(self, X, y, continue_training: bool):
         if continue_training and hasattr(self, "net_"):
-            X = validate_data(self, self._flatten_images(X), dtype=(np.float64, np.float32), reset=False)
-            data = TensorData(self._to_device(self._scale(X)), self._to_device(self._conditions(y, len(X))))
+            if isinstance(X, np.memmap):
+                self._check_memmap(X, reset=False)
+                self._column_stats(X)  # finiteness, before any weight changes
+                data = self._streaming_data(X, self._conditions(y, len(X)))
+            else:
+                X = validate_data(self, self._flatten_images(X), dtype=(np.float64, np.float32), reset=False)
+                data = TensorData(self._to_device(self._scale(X)), self._to_device(self._conditions(y, len(X))))
             snapshot = copy.deepcopy(self.net_.module_.state_dict())
             try:
                 self._train(data)
@@ -436,21 +473,31 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         self._validate_params()
         self._check_routed_keys()
         self._check_hidden_dims()
-        self.image_shape_ = self._fit_image_shape(X)
-        X = validate_data(self, self._flatten_images(X), dtype=(np.float64, np.float32), reset=True)
+        streaming = isinstance(X, np.memmap)
+        if streaming:
+            self.image_shape_ = self._declared_image_shape()
+            self._check_memmap(X, reset=True)
+        else:
+            self.image_shape_ = self._fit_image_shape(X)
+            X = validate_data(self, self._flatten_images(X), dtype=(np.float64, np.float32), reset=True)
         self._device = resolve_device(self.device)
         regularizers = self._build_regularizers(X.shape[1])
         corruption = self._build_corruption()
         conditions = self._fit_conditions(y, X.shape[0])
-        self._fit_scaling(X)
+        stats = self._column_stats(X)
+        self._fit_scaling(stats)
         self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self._n_train = X.shape[0]
-        Xs = self._scale(X)
         with self._rng(self._seed):
-            data = TensorData(self._to_device(Xs), self._to_device(conditions))
+            if streaming:
+                data = self._streaming_data(X, conditions)
+            else:
+                data = TensorData(self._to_device(self._scale(X)), self._to_device(conditions))
             if corruption is not None:
                 zero = self._to_device(self._scale(np.zeros((1, X.shape[1])))[0])
-                corruption.prepare(data.x, zero)
+                # the scaled per-feature extremes are all prepare() needs of the data
+                extremes = self._to_device(self._scale(np.stack([stats["min"], stats["max"]])))
+                corruption.prepare(extremes, zero)
             net = self._build_net(X.shape[1], len(data), regularizers, corruption)
             self.net_ = net
             try:
@@ -460,6 +507,21 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
                 raise
         self._after_fit(data)
         return self
+
+    def _check_memmap(self, X: np.memmap, reset: bool) -> None:
+        """Shape and dtype checks of an on-disk X on its first rows (finiteness: by blocks)."""
+        if X.ndim != 2:
+            raise ValueError(
+                f"A numpy.memmap X must be 2-D (n_samples, n_features); got shape {X.shape}. "
+                "Store images flattened, with architecture__image_shape=(C, H, W)."
+            )
+        validate_data(self, read_rows(X, 0, 2), dtype=(np.float64, np.float32), reset=reset)
+
+    def _streaming_data(self, X: np.memmap, conditions) -> StreamingData:
+        def scale(raw):
+            return np.asarray(self._scale(raw), dtype=np.float32)
+
+        return StreamingData(X, scale, self._device, self._to_device(conditions))
 
     def _train(self, data: TensorData, seeded: bool = True) -> None:
         self._inference_modules = {}
@@ -473,8 +535,7 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         """Keep a subsample of training codes for :meth:`sample` of plain autoencoders."""
         n = len(data)
         idx = np.random.RandomState(self._seed).permutation(n)[: min(n, 5000)]
-        Xs = data.x[torch.as_tensor(idx, device=data.x.device)].cpu().numpy()
-        C = None if data.c is None else data.c[torch.as_tensor(idx, device=data.c.device)].cpu().numpy()
+        Xs, C = data.rows_at(idx)
         self.training_codes_ = self._apply(lambda m, x, c: self._codes(m, x, c), Xs, C)
         self._latent_density = None
 
@@ -536,6 +597,7 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
             callbacks=callbacks,
             verbose=self.verbose,
             device=self._device,
+            compile=self.compile,
             **skorch_params,
         )
         try:
@@ -617,26 +679,44 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
 
     # -- scaling ------------------------------------------------------------------
 
-    def _fit_scaling(self, X: np.ndarray) -> None:
+    @staticmethod
+    def _column_stats(X) -> dict[str, np.ndarray]:
+        """Per-feature mean, variance, min and max; a memmap is read block by block."""
+        if not isinstance(X, np.memmap):
+            return {"mean": X.mean(0, dtype=np.float64), "var": X.var(0, dtype=np.float64),
+                    "min": X.min(0).astype(np.float64), "max": X.max(0).astype(np.float64)}
+        n, d = X.shape
+        total, total_sq = np.zeros(d), np.zeros(d)
+        lo, hi = np.full(d, np.inf), np.full(d, -np.inf)
+        for start in range(0, n, BLOCK_ROWS):
+            block = read_rows(X, start, start + BLOCK_ROWS).astype(np.float64)
+            _check_finite_block(block, start)
+            total += block.sum(0)
+            total_sq += np.square(block).sum(0)
+            lo, hi = np.minimum(lo, block.min(0)), np.maximum(hi, block.max(0))
+        mean = total / n
+        return {"mean": mean, "var": np.maximum(total_sq / n - mean**2, 0.0), "min": lo, "max": hi}
+
+    def _fit_scaling(self, stats: dict[str, np.ndarray]) -> None:
         mode = self.scaling
         if mode == "auto":
             mode = None if self._uses_bernoulli() else "global"
-        n_features = X.shape[1]
+        n_features = len(stats["mean"])
         if mode is None:
             mean, scale = np.zeros(n_features), np.ones(n_features)
         elif mode == "global":
-            mean = X.mean(0)
-            scale = np.full(n_features, float(np.sqrt(((X - mean) ** 2).mean())))
+            mean = stats["mean"]
+            scale = np.full(n_features, float(np.sqrt(stats["var"].mean())))
         elif mode == "standard":
-            mean, scale = X.mean(0), X.std(0)
+            mean, scale = stats["mean"], np.sqrt(stats["var"])
         else:  # minmax
-            mean, scale = X.min(0), X.max(0) - X.min(0)
+            mean, scale = stats["min"], stats["max"] - stats["min"]
         scale = np.where(scale > np.finfo(np.float64).eps * 100, scale, 1.0)
         self.scaling_mean_ = mean.astype(np.float64)
         self.scaling_scale_ = scale.astype(np.float64)
         if self._uses_bernoulli():
-            Xs = self._scale(X)
-            lo, hi = float(Xs.min()), float(Xs.max())
+            lo = float(((stats["min"] - self.scaling_mean_) / self.scaling_scale_).min())
+            hi = float(((stats["max"] - self.scaling_mean_) / self.scaling_scale_).max())
             if lo < 0 or hi > 1:
                 raise ValueError(
                     f"A Bernoulli/BCE model needs data in [0, 1]; X (after scaling={self.scaling!r}) "
@@ -648,6 +728,8 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         return not self.scaling_mean_.any() and bool((self.scaling_scale_ == 1).all())
 
     def _scale(self, X: np.ndarray) -> np.ndarray:
+        if isinstance(X, np.memmap):
+            return ScaledRows(X, self._scale)
         dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
         if self._scaling_is_identity():
             return X.astype(dtype, copy=False)
@@ -676,7 +758,7 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         composition (scikit-learn's subset-invariance checks) at 2x the cost;
         float32 input takes the fast path.
         """
-        module = self.net_.module_
+        module = self.module_
         if dtype == np.float32:
             return module
         key = str(dtype)
@@ -692,10 +774,11 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         tdtype = torch.float32 if dtype == np.float32 else torch.float64
         was_training = module.training
         module.eval()
-        outputs = []
+        n = len(first)
+        results = None
         try:
             with torch.inference_mode():
-                for start in range(0, len(first), chunk):
+                for start in range(0, n, chunk):
                     parts = [
                         None if a is None else torch.as_tensor(
                             np.asarray(a[start:start + chunk]), device=self._device
@@ -703,13 +786,18 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
                         for a in arrays
                     ]
                     out = fn(module, *parts)
-                    outputs.append(out if isinstance(out, tuple) else (out,))
+                    out = out if isinstance(out, tuple) else (out,)
+                    if results is None:
+                        # written in place: collecting chunk outputs and concatenating them doubled the
+                        # peak memory and fragmented the heap (RSS grew with n on large inputs)
+                        results = tuple(np.empty((n, *o.shape[1:]), dtype=dtype) for o in out)
+                    for res, o in zip(results, out):
+                        res[start:start + len(o)] = o.cpu().numpy()
         finally:
             module.train(was_training)
-        if not outputs:
+        if results is None:
             return np.empty((0,), dtype=dtype)
-        result = tuple(torch.cat(col).cpu().numpy().astype(dtype, copy=False) for col in zip(*outputs))
-        return result if len(result) > 1 else result[0]
+        return results if len(results) > 1 else results[0]
 
     def _codes(self, module, x, c):
         """Codes returned by ``transform`` (post-processed by regularizers)."""
@@ -722,6 +810,9 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
 
     def _check_X(self, X):
         check_is_fitted(self, "net_")
+        if isinstance(X, np.memmap):
+            self._check_memmap(X, reset=False)
+            return X  # scaled (and checked for NaN) chunk by chunk, see ScaledRows
         return validate_data(self, self._flatten_images(X), dtype=(np.float64, np.float32), reset=False)
 
     # -- image-shaped input ---------------------------------------------------------
@@ -944,9 +1035,10 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
 
     @property
     def module_(self) -> nn.Module:
-        """The trained torch module."""
+        """The trained torch module (unwrapped from ``torch.compile``)."""
         check_is_fitted(self, "net_")
-        return self.net_.module_
+        module = self.net_.module_
+        return getattr(module, "_orig_mod", module)
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "net_")

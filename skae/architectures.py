@@ -13,7 +13,7 @@ such a callable directly as ``architecture=`` or register it under a name with
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .hookspecs import hookimpl
 from .modules import ConditionedMLP, ConvDecoder, ConvEncoder

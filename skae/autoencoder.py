@@ -70,6 +70,10 @@ class AutoEncoder(BaseAutoEncoder):
         skorch callbacks; their parameters route as ``callbacks__<name>__<param>``.
     warm_start : bool, default=False
         ``fit`` continues training instead of starting again.
+    compile : bool, default=False
+        Train with ``torch.compile`` (skorch's ``compile=True``): the objective
+        (encoder, decoder and loss) is compiled on the first batch.  Measured
+        in benchmarks/results_fit.md; on CPU MLPs it brings no speed-up.
     **kwargs
         Routed parameters ``<prefix>__<name>`` with prefix one of ``module``,
         ``optimizer``, ``callbacks``, ``iterator_train``, ``regularizers``,
@@ -143,6 +147,7 @@ class AutoEncoder(BaseAutoEncoder):
         verbose=0,
         callbacks=None,
         warm_start=False,
+        compile=False,
         **kwargs,
     ):
         self.latent_dim = latent_dim
@@ -167,4 +172,5 @@ class AutoEncoder(BaseAutoEncoder):
         self.verbose = verbose
         self.callbacks = callbacks
         self.warm_start = warm_start
+        self.compile = compile
         super().__init__(**kwargs)

@@ -18,7 +18,7 @@ and is announced in its ``pyproject.toml``::
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pluggy
 

@@ -15,7 +15,7 @@ Inputs and outputs are flat; image architectures reshape inside, so a Pipeline's
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn

@@ -98,15 +98,20 @@ def _payload(estimator) -> dict[str, Any]:
     }
     meta.update(_seed=estimator._seed, _n_train=estimator._n_train, _device=estimator._device)
     tensors = {f"array.{k}": torch.as_tensor(np.ascontiguousarray(v)) for k, v in arrays.items()}
-    tensors.update({f"module.{k}": v.detach().cpu() for k, v in net.module_.state_dict().items()})
-    tensors.update({f"criterion.{k}": v.detach().cpu() for k, v in net.criterion_.state_dict().items()})
-    corruption = net.criterion_.corruption
+    tensors.update({f"module.{k}": v.detach().cpu() for k, v in _plain(net.module_).state_dict().items()})
+    tensors.update({f"criterion.{k}": v.detach().cpu() for k, v in _plain(net.criterion_).state_dict().items()})
+    corruption = _plain(net.criterion_).corruption
     if corruption is not None:
         tensors.update({f"corruption.{k}": v.detach().cpu() for k, v in vars(corruption).items()
                         if k.endswith("_") and isinstance(v, torch.Tensor)})
     history = json.loads(json.dumps(net.history.to_list(), default=float))
     return {"spec": spec, "meta": meta, "fitted_state": _json_value("fitted state", estimator._fitted_state()),
             "history": history, "tensors": tensors}
+
+
+def _plain(module):
+    """The module itself, unwrapped from ``torch.compile``."""
+    return getattr(module, "_orig_mod", module)
 
 
 def _digest(payload: dict) -> str:
@@ -246,8 +251,8 @@ def _restore(payload: dict, device: str | None):
         return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
     try:
-        net.module_.load_state_dict(part("module."))
-        net.criterion_.load_state_dict(part("criterion."))
+        _plain(net.module_).load_state_dict(part("module."))
+        _plain(net.criterion_).load_state_dict(part("criterion."))
     except RuntimeError as exc:
         raise ModelFileError(f"The model file's weights do not fit the estimator it describes: {exc}") from exc
     net.module_.to(estimator._device)

@@ -65,7 +65,8 @@ def check_regularizer(name: str, device: str = "cpu", **params) -> None:
 
 def check_conditioner(name: str, features: int = 5, cond_features: int = 3, **params) -> None:
     """Validate a registered conditioner: its layers keep the batch, report
-    ``out_features`` correctly, pass gradients to h and c, and depend on c."""
+    ``out_features`` correctly, pass gradients to h and c, and depend on c.
+    """
     factory = plugins.get("conditioner", name).factory
     cond = factory(**params)
     built = 0

@@ -148,7 +148,7 @@ class VAE(BaseAutoEncoder):
         Monte-Carlo samples K of the reconstruction term per training step.
     scaling, architecture, regularizers, corruption, max_epochs, batch_size, lr,
     optimizer, early_stopping, validation_fraction, patience, tol, device,
-    random_state, verbose, callbacks, warm_start, **kwargs
+    random_state, verbose, callbacks, warm_start, compile, **kwargs
         As in :class:`skae.AutoEncoder`.  ``scaling="auto"`` is "global" for a
         Gaussian likelihood and none for a Bernoulli one.
 
@@ -219,6 +219,7 @@ class VAE(BaseAutoEncoder):
         verbose=0,
         callbacks=None,
         warm_start=False,
+        compile=False,
         **kwargs,
     ):
         self.latent_dim = latent_dim
@@ -246,6 +247,7 @@ class VAE(BaseAutoEncoder):
         self.verbose = verbose
         self.callbacks = callbacks
         self.warm_start = warm_start
+        self.compile = compile
         super().__init__(**kwargs)
 
     # -- override points ----------------------------------------------------------

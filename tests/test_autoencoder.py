@@ -1,6 +1,5 @@
 """AutoEncoder through its public API: quality, pipelines, persistence, devices, errors."""
 
-import io
 import pickle
 
 import joblib

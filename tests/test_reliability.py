@@ -14,7 +14,14 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback
 
 import skae
-from skae import VAE, AutoEncoder, AutoEncoderOutlierDetector, ConditionalVAE, ModelFileError, TrainingDivergedError
+from skae import (
+    VAE,
+    AutoEncoder,
+    AutoEncoderOutlierDetector,
+    ConditionalVAE,
+    ModelFileError,
+    TrainingDivergedError,
+)
 
 FAST = dict(latent_dim=2, hidden_dims=(8,), max_epochs=3, random_state=0)
 
@@ -113,6 +120,7 @@ PARAM_ROWS = [
     ("negative beta", VAE, dict(beta=-1.0), InvalidParameterError, "'beta'"),
     ("lr <= 0", AutoEncoder, dict(lr=0.0), InvalidParameterError, "'lr'"),
     ("batch_size 0", AutoEncoder, dict(batch_size=0), InvalidParameterError, "'batch_size'"),
+    ("max_epochs 0", AutoEncoder, dict(max_epochs=0), InvalidParameterError, "'max_epochs'"),
     ("validation_fraction 1", AutoEncoder, dict(validation_fraction=1.0), InvalidParameterError,
      "'validation_fraction'"),
     ("unknown activation", AutoEncoder, dict(activation="swish"), InvalidParameterError, "'activation'"),

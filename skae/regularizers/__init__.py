@@ -9,8 +9,8 @@ picklable; parameters are plain attributes, set in ``__init__``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn

@@ -1,0 +1,86 @@
+"""Beyond one process: Dask-distributed search, Accelerate training, out-of-core data."""
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV
+
+from skae import AutoEncoder, plugins
+
+FAST = dict(latent_dim=2, hidden_dims=(8,), max_epochs=3, random_state=0)
+
+
+def test_grid_search_on_a_dask_local_cluster(small_X):
+    distributed = pytest.importorskip("distributed")
+    import joblib
+
+    regularizers = [None, "l1_activity"]
+    if "decorrelation" in plugins.available("regularizer"):
+        regularizers.append("decorrelation")  # an entry-point plugin, resolved by name on each worker
+    grid = {"latent_dim": [1, 2], "regularizers": regularizers}
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        with joblib.parallel_backend("dask"):
+            search = GridSearchCV(AutoEncoder(**FAST), grid, cv=2).fit(small_X)
+        workers = client.run(lambda: __import__("os").getpid())
+    assert len(workers) == 2
+    assert len(search.cv_results_["params"]) == 2 * len(regularizers)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_estimator_.transform(small_X).shape[1] == search.best_params_["latent_dim"]
+
+
+@pytest.fixture
+def on_disk(tmp_path):
+    rng = np.random.RandomState(0)
+    latent = rng.normal(size=(3000, 2))
+    X = (np.tanh(latent @ rng.normal(size=(2, 8))) + 0.05 * rng.normal(size=(3000, 8))).astype(np.float32)
+    path = tmp_path / "X.f32"
+    X.tofile(path)
+    return np.memmap(path, dtype=np.float32, mode="r", shape=X.shape), X
+
+
+def test_memmap_fit_streams_blocks_and_matches_in_memory_inference(on_disk, monkeypatch):
+    import skae._base
+    import skae.data
+
+    mm, X = on_disk
+    monkeypatch.setattr(skae.data, "BLOCK_ROWS", 500)
+    monkeypatch.setattr(skae._base, "BLOCK_ROWS", 500)
+    reads = []
+    original = skae.data.read_rows
+
+    def spy(array, start, stop):
+        reads.append(min(stop, len(array)) - start)
+        return original(array, start, stop)
+
+    monkeypatch.setattr(skae.data, "read_rows", spy)
+    monkeypatch.setattr(skae._base, "read_rows", spy)
+    ae = AutoEncoder(latent_dim=2, max_epochs=4, corruption="salt_and_pepper", random_state=0).fit(mm)
+    assert max(reads) <= 500  # never more than a block in memory
+    assert ae.n_features_in_ == 8 and len(ae.history_) == 4 and "valid_loss" in ae.history_[-1]
+    # inference on the memmap (chunked) equals inference on the same rows in memory
+    np.testing.assert_array_equal(ae.transform(mm), ae.transform(X))
+    np.testing.assert_array_equal(ae.score_samples(mm), ae.score_samples(X))
+    # scaling statistics computed by blocks equal the in-memory ones
+    ref = AutoEncoder(latent_dim=2, max_epochs=1, random_state=0).fit(X)
+    np.testing.assert_allclose(ae.scaling_mean_, ref.scaling_mean_, rtol=1e-6)
+    np.testing.assert_allclose(ae.scaling_scale_, ref.scaling_scale_, rtol=1e-6)
+    ae.partial_fit(mm)
+    assert len(ae.history_) == 8
+
+
+def test_memmap_errors_and_vae(on_disk, tmp_path):
+    from skae import VAE
+
+    mm, X = on_disk
+    bad = X.copy()
+    bad[1234, 3] = np.nan
+    bad.tofile(tmp_path / "bad.f32")
+    bad_mm = np.memmap(tmp_path / "bad.f32", dtype=np.float32, mode="r", shape=X.shape)
+    with pytest.raises(ValueError, match="NaN or infinity \\(first in row 1234\\)"):
+        AutoEncoder(**FAST).fit(bad_mm)
+    vae = VAE(latent_dim=2, max_epochs=3, random_state=0).fit(mm)
+    with pytest.raises(ValueError, match="row 1234"):
+        vae.transform(bad_mm)
+    np.testing.assert_array_equal(vae.score_samples(mm), vae.score_samples(X))
+    with pytest.raises(ValueError, match="memmap X must be 2-D"):
+        AutoEncoder(**FAST).fit(np.memmap(tmp_path / "bad.f32", dtype=np.float32, mode="r", shape=(3000, 2, 4)))
