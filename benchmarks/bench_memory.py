@@ -30,7 +30,7 @@ torch.set_num_threads(1)
 from skae import AutoEncoder
 path, n, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-X = np.memmap(path, dtype=np.float32, mode="r", shape=(n, %d))
+X = np.memmap(path, dtype=np.float32, mode="r", shape=(n, N_FEATURES))
 if mode == "in-memory":
     X = np.array(X)
 t = time.perf_counter()
@@ -42,7 +42,7 @@ transform_s = time.perf_counter() - t
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"fit_s": fit_s, "transform_s": transform_s, "peak_mb": peak, "base_mb": base,
                   "loss": ae.history_[-1, "train_loss"]}))
-""" % N_FEATURES
+""".replace("N_FEATURES", str(N_FEATURES))
 
 
 def write_data(path, n, block=100_000):

@@ -28,10 +28,10 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, EpochTimer, PrintLog
+from skorch.callbacks import EarlyStopping, EpochTimer, PrintLog, ProgressBar
 from torch import nn
 
 from . import plugins
@@ -164,7 +164,10 @@ class TrainingNet(NeuralNet):
 
     @property
     def _default_callbacks(self):
-        return [("epoch_timer", EpochTimer()), ("print_log", PrintLog(sink=print if self.verbose else _silent))]
+        callbacks = [("epoch_timer", EpochTimer()), ("print_log", PrintLog(sink=print if self.verbose else _silent))]
+        if self.verbose and self.verbose >= 2:
+            callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="auto", postfix_keys=[])))
+        return callbacks
 
     def get_dataset(self, X, y=None):
         if isinstance(X, (TensorData, StreamingData)):
@@ -219,56 +222,6 @@ class TrainingNet(NeuralNet):
         previous = [row[key] for row in self.history[:-1] if key in row]
         self.history.record(key, loss)
         self.history.record(f"{key}_best", not previous or loss < min(previous))
-
-
-def accelerated_net_class():
-    """``TrainingNet`` with skorch's Hugging Face Accelerate integration (``AccelerateMixin``).
-
-    Accelerate owns device placement, mixed precision (``autocast``), gradient
-    synchronisation across processes (DDP) and the backward pass; skae keeps its
-    tensor data path, which shards each batch across processes (process ``r`` of
-    ``k`` takes rows ``r::k``), so every process must draw the same permutation:
-    give the estimator a ``random_state``.
-    """
-    try:
-        from skorch.hf import AccelerateMixin
-    except ImportError as exc:  # pragma: no cover - skorch always ships it
-        raise ImportError("accelerator= needs skorch.hf.AccelerateMixin (skorch >= 0.12)") from exc
-
-    class AcceleratedTrainingNet(AccelerateMixin, TrainingNet):
-        def train_step_single(self, batch, **fit_params):
-            self._set_training(True)
-            with self.accelerator.autocast():
-                loss = self.criterion_(self.module_, batch, training=True)
-            self.accelerator.backward(loss)
-            return {"loss": loss, "y_pred": None}
-
-        def get_iterator(self, dataset, training=False):
-            # skae's iterator is not a DataLoader, so accelerate.prepare would leave it unsharded
-            iterator = TrainingNet.get_iterator(self, dataset, training=training)
-            world = self.accelerator.num_processes
-            if world == 1:
-                return iterator
-            return _Sharded(iterator, self.accelerator.process_index, world)
-
-        def evaluation_step(self, batch, training=False):
-            return TrainingNet.evaluation_step(self, batch, training=training)
-
-    return AcceleratedTrainingNet
-
-
-class _Sharded:
-    """Each process's rows ``rank::world`` of every batch."""
-
-    def __init__(self, iterator, rank: int, world: int):
-        self.iterator, self.rank, self.world = iterator, rank, world
-
-    def __len__(self) -> int:
-        return len(self.iterator)
-
-    def __iter__(self):
-        for x, c in self.iterator:
-            yield x[self.rank::self.world], (None if c is None else c[self.rank::self.world])
 
 
 # ------------------------------------------------------------------ estimator
@@ -329,6 +282,7 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         "callbacks": [list, None],
         "warm_start": ["boolean"],
         "compile": ["boolean"],
+        "accelerator": [HasMethods(["prepare", "backward", "autocast"]), None],
     }
 
     def __init__(self, **kwargs):
@@ -480,7 +434,7 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         else:
             self.image_shape_ = self._fit_image_shape(X)
             X = validate_data(self, self._flatten_images(X), dtype=(np.float64, np.float32), reset=True)
-        self._device = resolve_device(self.device)
+        self._device = resolve_device(self.device) if self.accelerator is None else str(self.accelerator.device)
         regularizers = self._build_regularizers(X.shape[1])
         corruption = self._build_corruption()
         conditions = self._fit_conditions(y, X.shape[0])
@@ -584,7 +538,16 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
             # fused Adam: one kernel for all parameters (benchmarks/results_fit.md: 1.2x -> 0.95x
             # the hand-written loop's time)
             skorch_params["optimizer__fused"] = True
-        net = TrainingNet(
+        net_class, placement = TrainingNet, {"device": self._device}
+        if self.accelerator is not None:
+            from ._accelerate import AcceleratedTrainingNet
+
+            net_class = AcceleratedTrainingNet
+            placement = {
+                "device": None, "accelerator": self.accelerator,
+                "callbacks__print_log__sink": self.accelerator.print if self.verbose else _silent,
+            }
+        net = net_class(
             module=module,
             criterion=objective,
             optimizer=optimizer,
@@ -596,7 +559,7 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
             train_split=ValidationSplit(self.validation_fraction) if use_valid else None,
             callbacks=callbacks,
             verbose=self.verbose,
-            device=self._device,
+            **placement,
             compile=self.compile,
             **skorch_params,
         )

@@ -65,7 +65,9 @@ class AutoEncoder(BaseAutoEncoder):
         Seeds weight initialisation, shuffling, splits and corruption; the
         global torch RNG is left untouched.
     verbose : int, default=0
-        1 prints a line per epoch (losses, duration).
+        0 is silent; 1 prints a line per epoch (train/valid loss, duration,
+        early-stopping notices); 2 adds a per-batch progress bar (skorch's
+        ``ProgressBar``).
     callbacks : list or None, default=None
         skorch callbacks; their parameters route as ``callbacks__<name>__<param>``.
     warm_start : bool, default=False
@@ -74,6 +76,12 @@ class AutoEncoder(BaseAutoEncoder):
         Train with ``torch.compile`` (skorch's ``compile=True``): the objective
         (encoder, decoder and loss) is compiled on the first batch.  Measured
         in benchmarks/results_fit.md; on CPU MLPs it brings no speed-up.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``):
+        multi-GPU / multi-node data parallelism under ``accelerate launch``,
+        mixed precision.  The accelerator then places the model (``device`` is
+        ignored); each process takes its share of every batch, so set
+        ``random_state``.  See the README's "Scaling out" section.
     **kwargs
         Routed parameters ``<prefix>__<name>`` with prefix one of ``module``,
         ``optimizer``, ``callbacks``, ``iterator_train``, ``regularizers``,
@@ -148,6 +156,7 @@ class AutoEncoder(BaseAutoEncoder):
         callbacks=None,
         warm_start=False,
         compile=False,
+        accelerator=None,
         **kwargs,
     ):
         self.latent_dim = latent_dim
@@ -173,4 +182,5 @@ class AutoEncoder(BaseAutoEncoder):
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.compile = compile
+        self.accelerator = accelerator
         super().__init__(**kwargs)

@@ -48,7 +48,7 @@ class ConditionalVAE(VAE):
     latent_dim, hidden_dims, activation, likelihood, sigma0, learn_sigma0, beta,
     n_mc_samples, scaling, architecture, regularizers, corruption, max_epochs,
     batch_size, lr, optimizer, early_stopping, validation_fraction, patience,
-    tol, device, random_state, verbose, callbacks, warm_start, compile, **kwargs
+    tol, device, random_state, verbose, callbacks, warm_start, compile, accelerator, **kwargs
         As in :class:`skae.VAE`.  With ``architecture="conv"`` the condition is
         also concatenated to the image as constant planes (seed 004 §9.3.2;
         ``architecture__condition_planes=False`` turns that off).
@@ -107,6 +107,7 @@ class ConditionalVAE(VAE):
         callbacks=None,
         warm_start=False,
         compile=False,
+        accelerator=None,
         **kwargs,
     ):
         self.conditioning = conditioning
@@ -118,7 +119,7 @@ class ConditionalVAE(VAE):
             max_epochs=max_epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
             early_stopping=early_stopping, validation_fraction=validation_fraction, patience=patience,
             tol=tol, device=device, random_state=random_state, verbose=verbose, callbacks=callbacks,
-            warm_start=warm_start, compile=compile, **kwargs,
+            warm_start=warm_start, compile=compile, accelerator=accelerator, **kwargs,
         )
 
     def __sklearn_tags__(self):

@@ -148,7 +148,7 @@ class VAE(BaseAutoEncoder):
         Monte-Carlo samples K of the reconstruction term per training step.
     scaling, architecture, regularizers, corruption, max_epochs, batch_size, lr,
     optimizer, early_stopping, validation_fraction, patience, tol, device,
-    random_state, verbose, callbacks, warm_start, compile, **kwargs
+    random_state, verbose, callbacks, warm_start, compile, accelerator, **kwargs
         As in :class:`skae.AutoEncoder`.  ``scaling="auto"`` is "global" for a
         Gaussian likelihood and none for a Bernoulli one.
 
@@ -220,6 +220,7 @@ class VAE(BaseAutoEncoder):
         callbacks=None,
         warm_start=False,
         compile=False,
+        accelerator=None,
         **kwargs,
     ):
         self.latent_dim = latent_dim
@@ -248,6 +249,7 @@ class VAE(BaseAutoEncoder):
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.compile = compile
+        self.accelerator = accelerator
         super().__init__(**kwargs)
 
     # -- override points ----------------------------------------------------------

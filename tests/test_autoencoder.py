@@ -112,6 +112,9 @@ def test_verbose_controls_progress(small_X, capsys):
     AutoEncoder(verbose=1, **FAST).fit(small_X)
     out = capsys.readouterr().out
     assert "train_loss" in out and "valid_loss" in out
+    AutoEncoder(verbose=2, **FAST).fit(small_X)
+    captured = capsys.readouterr()
+    assert "train_loss" in captured.out and "it/s" in captured.err  # per-batch progress bar (tqdm)
 
 
 def test_diverging_loss_raises_and_leaves_estimator_unfitted(small_X):
