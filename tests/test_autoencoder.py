@@ -151,3 +151,17 @@ def test_bad_input_messages(small_X):
         ae.inverse_transform(np.zeros((3, 5)))
     with pytest.raises(ValueError, match="latent_dim"):
         AutoEncoder(latent_dim=-1).fit(small_X)
+
+
+def test_compile_option_trains_the_same_model(small_X, tmp_path):
+    import skae
+
+    kw = dict(latent_dim=2, hidden_dims=(8,), max_epochs=3, random_state=0)
+    compiled = AutoEncoder(compile=True, **kw).fit(small_X)
+    eager = AutoEncoder(**kw).fit(small_X)
+    np.testing.assert_allclose(compiled.history_[:, "train_loss"], eager.history_[:, "train_loss"], rtol=1e-4)
+    np.testing.assert_allclose(compiled.transform(small_X), eager.transform(small_X), atol=1e-4)
+    expected = compiled.transform(small_X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(compiled)).transform(small_X), expected)
+    skae.save(compiled, tmp_path / "c.skae")
+    np.testing.assert_array_equal(skae.load(tmp_path / "c.skae").transform(small_X), expected)
