@@ -38,9 +38,10 @@ class Corruption:
         self.low_ = X.min(0).values
         self.high_ = X.max(0).values
 
-    def rate(self) -> float:
+    def rate(self, x: torch.Tensor) -> torch.Tensor:
+        """This batch's corruption rate, drawn on ``x``'s device (no host sync per batch)."""
         p_max = self.p_min if self.p_max is None else self.p_max
-        return float(self.p_min + (p_max - self.p_min) * torch.rand(()).item())
+        return self.p_min + (p_max - self.p_min) * torch.rand((), device=x.device, dtype=x.dtype)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -83,7 +84,7 @@ class Masking(Corruption):
     """
 
     def __call__(self, x):
-        mask = torch.rand_like(x) < self.rate()
+        mask = torch.rand_like(x) < self.rate(x)
         return torch.where(mask, self.zero_.to(x.dtype), x)
 
 
@@ -98,7 +99,7 @@ class SaltAndPepper(Corruption):
 
     def __call__(self, x):
         u = torch.rand_like(x)
-        p = self.rate()
+        p = self.rate(x)
         salt = torch.rand_like(x) < 0.5
         value = torch.where(salt, self.high_.to(x.dtype), self.low_.to(x.dtype))
         return torch.where(u < p, value, x)
