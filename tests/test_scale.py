@@ -112,7 +112,9 @@ X = np.random.RandomState(0).normal(size=(512, 6)).astype(np.float32)
 acc = Accelerator(cpu=True)
 vae = VAE(latent_dim=2, hidden_dims=(16,), max_epochs=2, batch_size=64, random_state=0, accelerator=acc).fit(X)
 w = torch.cat([p.detach().flatten() for p in vae.module_.parameters()]).tolist()
-print("RESULT", json.dumps({"rank": acc.process_index, "world": acc.num_processes, "w": w}), flush=True)
+# one file per rank: lines printed by two processes into one pipe can interleave
+with open(f"{sys.argv[1]}/rank{acc.process_index}.json", "w") as f:
+    json.dump({"rank": acc.process_index, "world": acc.num_processes, "w": w}, f)
 """
 
 
@@ -128,9 +130,9 @@ def test_accelerate_two_cpu_processes_keep_replicas_in_sync(tmp_path):
     script.write_text(TWO_PROCESS_SCRIPT)
     port = 29500 + __import__("os").getpid() % 1000
     out = subprocess.run([torchrun, "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(port),
-                          str(script)], capture_output=True, text=True, timeout=240)
+                          str(script), str(tmp_path)], capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stderr[-3000:]
-    results = [json.loads(line.split("RESULT ", 1)[1]) for line in out.stdout.splitlines() if "RESULT " in line]
+    results = [json.loads(p.read_text()) for p in sorted(tmp_path.glob("rank*.json"))]
     assert sorted(r["rank"] for r in results) == [0, 1] and {r["world"] for r in results} == {2}
     # DDP all-reduces the gradients: both replicas hold the same weights after training
     np.testing.assert_array_equal(results[0]["w"], results[1]["w"])
