@@ -35,7 +35,16 @@ from skorch.callbacks import EarlyStopping, EpochTimer, PrintLog, ProgressBar
 from torch import nn
 
 from . import plugins
-from .data import BLOCK_ROWS, BatchIterator, StreamingData, TensorData, ValidationSplit, read_rows
+from .data import (
+    BLOCK_ROWS,
+    BatchIterator,
+    ScaledRows,
+    StreamingData,
+    TensorData,
+    ValidationSplit,
+    check_finite_block,
+    read_rows,
+)
 from .exceptions import TrainingDivergedError
 from .losses import reconstruction_error
 from .modules import ACTIVATIONS, AutoEncoderModule
@@ -68,33 +77,6 @@ _INFERENCE_CHUNK = 16384
 
 def _silent(*args, **kwargs):
     """A picklable sink that prints nothing."""
-
-
-def _check_finite_block(block: np.ndarray, start: int) -> None:
-    if not np.isfinite(block).all():
-        bad = int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0]) + start
-        raise ValueError(
-            f"Input X contains NaN or infinity (first in row {bad}). Impute or drop those rows "
-            "(e.g. sklearn.impute.SimpleImputer) before fitting."
-        )
-
-
-class ScaledRows:
-    """A memmap seen through the estimator's scaling, read and checked one slice at a time."""
-
-    def __init__(self, array: np.memmap, scale):
-        self.array, self.scale = array, scale
-        self.dtype = np.dtype(np.float32) if array.dtype == np.float32 else np.dtype(np.float64)
-        self.shape = array.shape
-
-    def __len__(self) -> int:
-        return len(self.array)
-
-    def __getitem__(self, rows: slice) -> np.ndarray:
-        start, stop, _ = rows.indices(len(self.array))
-        block = read_rows(self.array, start, stop).astype(self.dtype, copy=False)
-        _check_finite_block(block, start)
-        return self.scale(block)
 
 
 # ------------------------------------------------------------------ training
@@ -412,10 +394,9 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
             if isinstance(X, np.memmap):
                 self._check_memmap(X, reset=False)
                 self._column_stats(X)  # finiteness, before any weight changes
-                data = self._streaming_data(X, self._conditions(y, len(X)))
             else:
                 X = validate_data(self, self._flatten_images(X), dtype=(np.float64, np.float32), reset=False)
-                data = TensorData(self._to_device(self._scale(X)), self._to_device(self._conditions(y, len(X))))
+            data = self._training_data(X, self._conditions(y, len(X)))
             snapshot = copy.deepcopy(self.net_.module_.state_dict())
             try:
                 self._train(data)
@@ -427,8 +408,7 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         self._validate_params()
         self._check_routed_keys()
         self._check_hidden_dims()
-        streaming = isinstance(X, np.memmap)
-        if streaming:
+        if isinstance(X, np.memmap):
             self.image_shape_ = self._declared_image_shape()
             self._check_memmap(X, reset=True)
         else:
@@ -443,10 +423,7 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self._n_train = X.shape[0]
         with self._rng(self._seed):
-            if streaming:
-                data = self._streaming_data(X, conditions)
-            else:
-                data = TensorData(self._to_device(self._scale(X)), self._to_device(conditions))
+            data = self._training_data(X, conditions)
             if corruption is not None:
                 zero = self._to_device(self._scale(np.zeros((1, X.shape[1])))[0])
                 # the scaled per-feature extremes are all prepare() needs of the data
@@ -471,7 +448,11 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
             )
         validate_data(self, read_rows(X, 0, 2), dtype=(np.float64, np.float32), reset=reset)
 
-    def _streaming_data(self, X: np.memmap, conditions) -> StreamingData:
+    def _training_data(self, X, conditions) -> TensorData | StreamingData:
+        """Scaled training data on the device, or a block stream for an on-disk X."""
+        if not isinstance(X, np.memmap):
+            return TensorData(self._to_device(self._scale(X)), self._to_device(conditions))
+
         def scale(raw):
             return np.asarray(self._scale(raw), dtype=np.float32)
 
@@ -653,7 +634,7 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         lo, hi = np.full(d, np.inf), np.full(d, -np.inf)
         for start in range(0, n, BLOCK_ROWS):
             block = read_rows(X, start, start + BLOCK_ROWS).astype(np.float64)
-            _check_finite_block(block, start)
+            check_finite_block(block, start)
             total += block.sum(0)
             total_sq += np.square(block).sum(0)
             lo, hi = np.minimum(lo, block.min(0)), np.maximum(hi, block.max(0))

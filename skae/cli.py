@@ -29,7 +29,7 @@ class CLIError(Exception):
     """A user error on the command line: printed without a traceback."""
 
 
-def _read_table(path: str, columns: list[str] | None = None):
+def _read_table(path: str):
     import pandas as pd
 
     if path == "-":
@@ -43,12 +43,14 @@ def _read_table(path: str, columns: list[str] | None = None):
         frame = pd.read_csv(path, sep="\t" if path.endswith(".tsv") else ",")
     else:
         raise CLIError(f"{path}: use a .csv, .tsv or .parquet file (or '-' for CSV on stdin).")
-    if columns:
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            raise CLIError(f"{path} has no column(s) {missing}; it has {list(frame.columns)}.")
-        frame = frame[columns]
     return frame
+
+
+def _columns(frame, columns: list[str], path: str):
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise CLIError(f"{path} has no column(s) {missing}; it has {list(frame.columns)}.")
+    return frame[columns]
 
 
 def _write_table(frame, path: str | None) -> None:
@@ -102,7 +104,7 @@ def _fit(args) -> int:
             raise CLIError(f"--target {args.target!r} is not a column of {args.data}: {list(frame.columns)}.")
         y = frame.pop(args.target)
     if args.columns:
-        frame = _read_table(args.data, args.columns) if not args.target else frame[args.columns]
+        frame = _columns(frame, args.columns, args.data)
     estimator.fit(frame, y)
     if args.out.endswith(".joblib"):
         import joblib
@@ -136,10 +138,7 @@ def _transform(args) -> int:
     if args.target:
         y = frame.pop(args.target)
     if names is not None:
-        missing = [c for c in names if c not in frame.columns]
-        if missing:
-            raise CLIError(f"{args.data} lacks the column(s) {missing} the model was fitted on.")
-        frame = frame[list(names)]
+        frame = _columns(frame, list(names), args.data)
     kwargs = {} if y is None else {"y": y}
     if args.method == "transform":
         out = estimator.transform(frame, **kwargs)

@@ -39,7 +39,7 @@ class Corruption:
         self.high_ = X.max(0).values
 
     def rate(self, x: torch.Tensor) -> torch.Tensor:
-        """This batch's corruption rate, drawn on ``x``'s device (no host sync per batch)."""
+        """The batch's corruption rate, drawn on ``x``'s device (no host sync per batch)."""
         p_max = self.p_min if self.p_max is None else self.p_max
         return self.p_min + (p_max - self.p_min) * torch.rand((), device=x.device, dtype=x.dtype)
 

@@ -22,7 +22,15 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-__all__ = ["BatchIterator", "StreamingData", "TensorData", "ValidationSplit", "read_rows"]
+__all__ = [
+    "BatchIterator",
+    "ScaledRows",
+    "StreamingData",
+    "TensorData",
+    "ValidationSplit",
+    "check_finite_block",
+    "read_rows",
+]
 
 #: rows per block read from disk by the streaming path
 BLOCK_ROWS = 16384
@@ -169,6 +177,33 @@ class StreamingData:
         x = self.scale(read_row_set(self.array, rows))
         c = None if self.c is None else self.c[torch.as_tensor(rows, device=self.c.device)].cpu().numpy()
         return x, c
+
+
+def check_finite_block(block: np.ndarray, start: int) -> None:
+    if not np.isfinite(block).all():
+        bad = int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0]) + start
+        raise ValueError(
+            f"Input X contains NaN or infinity (first in row {bad}). Impute or drop those rows "
+            "(e.g. sklearn.impute.SimpleImputer) before fitting."
+        )
+
+
+class ScaledRows:
+    """A memmap seen through the estimator's scaling, read and checked one slice at a time."""
+
+    def __init__(self, array: np.memmap, scale):
+        self.array, self.scale = array, scale
+        self.dtype = np.dtype(np.float32) if array.dtype == np.float32 else np.dtype(np.float64)
+        self.shape = array.shape
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        start, stop, _ = rows.indices(len(self.array))
+        block = read_rows(self.array, start, stop).astype(self.dtype, copy=False)
+        check_finite_block(block, start)
+        return self.scale(block)
 
 
 class BatchIterator:
