@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .autoencoder import AutoEncoder
+from .data import read_rows
 
 __all__ = ["AutoEncoderOutlierDetector"]
 
@@ -78,7 +79,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Fit the autoencoder on X and set the threshold from the training scores."""
         self._validate_params()
-        Xv = validate_data(self, X, dtype=(np.float64, np.float32), reset=True)
+        Xv = self._check_X(X, reset=True)
         if self.score_type in ("elbo", "iwae") and not hasattr(self.estimator, "likelihood"):
             raise ValueError(f"score_type={self.score_type!r} needs a VAE estimator; got {type(self.estimator).__name__}.")
         estimator = clone(self.estimator) if self.estimator is not None else AutoEncoder(latent_dim=2)
@@ -97,6 +98,17 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
             self.offset_ = float(np.quantile(scores, self.contamination))
         return self
 
+    def _check_X(self, X, reset: bool):
+        """Validated X; a ``numpy.memmap`` is checked on its first rows and left on disk.
+
+        The estimator streams a memmap block by block (NaN checks included); only
+        ``trim_fraction`` > 0 loads the kept rows into memory for the refit.
+        """
+        if isinstance(X, np.memmap):
+            validate_data(self, read_rows(X, 0, 2), dtype=(np.float64, np.float32), reset=reset)
+            return X
+        return validate_data(self, X, dtype=(np.float64, np.float32), reset=reset)
+
     @property
     def threshold_(self) -> float:
         check_is_fitted(self, "offset_")
@@ -112,7 +124,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
     def score_samples(self, X):
         """Normality score of each sample (higher = more normal)."""
         check_is_fitted(self, "offset_")
-        validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        self._check_X(X, reset=False)
         return self._estimator_scores(X)
 
     def decision_function(self, X):

@@ -136,3 +136,16 @@ def test_accelerate_two_cpu_processes_keep_replicas_in_sync(tmp_path):
     assert sorted(r["rank"] for r in results) == [0, 1] and {r["world"] for r in results} == {2}
     # DDP all-reduces the gradients: both replicas hold the same weights after training
     np.testing.assert_array_equal(results[0]["w"], results[1]["w"])
+
+
+def test_outlier_detector_streams_a_memmap(on_disk):
+    from skae import AutoEncoderOutlierDetector
+
+    mm, X = on_disk
+    det = AutoEncoderOutlierDetector(AutoEncoder(latent_dim=2, max_epochs=3, random_state=0), contamination=0.05)
+    labels = det.fit_predict(mm)
+    assert det.n_features_in_ == 8 and (labels == -1).mean() == pytest.approx(0.05, abs=0.01)
+    np.testing.assert_array_equal(det.score_samples(mm), det.score_samples(X))
+    trimmed = AutoEncoderOutlierDetector(AutoEncoder(latent_dim=2, max_epochs=3, random_state=0),
+                                         trim_fraction=0.05).fit(mm)
+    assert np.isfinite(trimmed.decision_function(mm)).all()
