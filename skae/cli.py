@@ -73,16 +73,10 @@ def _parse_value(text: str):
         return text
 
 
-def _estimators() -> dict:
-    from . import VAE, AutoEncoder, AutoEncoderOutlierDetector, ConditionalVAE
-
-    return {c.__name__: c for c in (AutoEncoder, VAE, ConditionalVAE, AutoEncoderOutlierDetector)}
-
-
 def _fit(args) -> int:
     from . import persistence
 
-    estimators = _estimators()
+    estimators = persistence.estimator_classes()
     if args.estimator not in estimators:
         raise CLIError(f"unknown estimator {args.estimator!r}; choose from {sorted(estimators)}.")
     params = {}

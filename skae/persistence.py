@@ -34,7 +34,8 @@ FORMAT = "skae-weights"
 VERSION = 1
 
 
-def _estimator_classes() -> dict[str, type]:
+def estimator_classes() -> dict[str, type]:
+    """skae's estimators by class name: what model files and the command line may name."""
     from .autoencoder import AutoEncoder
     from .conditional import ConditionalVAE
     from .outlier import AutoEncoderOutlierDetector
@@ -64,7 +65,7 @@ def _json_value(name: str, value):
 
 
 def _estimator_spec(estimator) -> dict[str, Any]:
-    classes = _estimator_classes()
+    classes = estimator_classes()
     name = type(estimator).__name__
     if classes.get(name) is not type(estimator):
         raise TypeError(f"skae.save stores skae estimators ({sorted(classes)}); got {name}.")
@@ -198,7 +199,7 @@ def load(path: str | os.PathLike, device: str | None = None):
 
 
 def _build(spec: dict):
-    classes = _estimator_classes()
+    classes = estimator_classes()
     if spec["class"] not in classes:
         raise ModelFileError(f"Unknown estimator class {spec['class']!r} in the model file.")
     params = dict(spec["params"])
