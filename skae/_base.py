@@ -44,6 +44,7 @@ from .data import (
     ValidationSplit,
     check_finite_block,
     read_rows,
+    validate_memmap,
 )
 from .exceptions import TrainingDivergedError
 from .losses import reconstruction_error
@@ -392,7 +393,7 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
     def _fit(self, X, y, continue_training: bool):
         if continue_training and hasattr(self, "net_"):
             if isinstance(X, np.memmap):
-                self._check_memmap(X, reset=False)
+                validate_memmap(self, X, reset=False)
                 self._column_stats(X)  # finiteness, before any weight changes
             else:
                 X = validate_data(self, self._flatten_images(X), dtype=(np.float64, np.float32), reset=False)
@@ -410,7 +411,7 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
         self._check_hidden_dims()
         if isinstance(X, np.memmap):
             self.image_shape_ = self._declared_image_shape()
-            self._check_memmap(X, reset=True)
+            validate_memmap(self, X, reset=True)
         else:
             self.image_shape_ = self._fit_image_shape(X)
             X = validate_data(self, self._flatten_images(X), dtype=(np.float64, np.float32), reset=True)
@@ -438,15 +439,6 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
                 raise
         self._after_fit(data)
         return self
-
-    def _check_memmap(self, X: np.memmap, reset: bool) -> None:
-        """Shape and dtype checks of an on-disk X on its first rows (finiteness: by blocks)."""
-        if X.ndim != 2:
-            raise ValueError(
-                f"A numpy.memmap X must be 2-D (n_samples, n_features); got shape {X.shape}. "
-                "Store images flattened, with architecture__image_shape=(C, H, W)."
-            )
-        validate_data(self, read_rows(X, 0, 2), dtype=(np.float64, np.float32), reset=reset)
 
     def _training_data(self, X, conditions) -> TensorData | StreamingData:
         """Scaled training data on the device, or a block stream for an on-disk X."""
@@ -755,7 +747,7 @@ class BaseAutoEncoder(TransformerMixin, BaseEstimator):
     def _check_X(self, X):
         check_is_fitted(self, "net_")
         if isinstance(X, np.memmap):
-            self._check_memmap(X, reset=False)
+            validate_memmap(self, X, reset=False)
             return X  # scaled (and checked for NaN) chunk by chunk, see ScaledRows
         return validate_data(self, self._flatten_images(X), dtype=(np.float64, np.float32), reset=False)
 

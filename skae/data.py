@@ -30,6 +30,7 @@ __all__ = [
     "ValidationSplit",
     "check_finite_block",
     "read_rows",
+    "validate_memmap",
 ]
 
 #: rows per block read from disk by the streaming path
@@ -107,6 +108,22 @@ def read_rows(array: np.ndarray, start: int, stop: int) -> np.ndarray:
         out = np.fromfile(array.filename, dtype=array.dtype, count=count, offset=array.offset + start * row_bytes)
         return out.reshape(-1, array.shape[1])
     return np.array(array[start:stop])
+
+
+def validate_memmap(estimator, X: np.memmap, reset: bool) -> None:
+    """scikit-learn's input validation for an on-disk X, on its first rows only.
+
+    Shape, dtype and feature count are checked (and recorded when ``reset``);
+    NaN/inf are checked block by block where the data is read.
+    """
+    from sklearn.utils.validation import validate_data
+
+    if X.ndim != 2:
+        raise ValueError(
+            f"A numpy.memmap X must be 2-D (n_samples, n_features); got shape {X.shape}. "
+            "Store images flattened, with architecture__image_shape=(C, H, W)."
+        )
+    validate_data(estimator, read_rows(X, 0, 2), dtype=(np.float64, np.float32), reset=reset)
 
 
 class StreamingData:

@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .autoencoder import AutoEncoder
-from .data import read_rows
+from .data import validate_memmap
 
 __all__ = ["AutoEncoderOutlierDetector"]
 
@@ -105,7 +105,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         ``trim_fraction`` > 0 loads the kept rows into memory for the refit.
         """
         if isinstance(X, np.memmap):
-            validate_data(self, read_rows(X, 0, 2), dtype=(np.float64, np.float32), reset=reset)
+            validate_memmap(self, X, reset=reset)
             return X
         return validate_data(self, X, dtype=(np.float64, np.float32), reset=reset)
 
