@@ -48,7 +48,7 @@ def build_conv(
     channels: Sequence[int] = (16, 32, 64),
     condition_planes: bool = True,
 ):
-    """Seed 004's image architecture: stride-2 3×3 convolutions down, transposed up.
+    """The image architecture: stride-2 3×3 convolutions down, transposed convolutions up.
 
     ``image_shape`` is ``(C, H, W)``, or ``(H, W)`` for one channel, or ``None``
     for a square single-channel image.  ``hidden_dims`` become dense layers

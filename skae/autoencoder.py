@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseAutoEncoder
+from ._params import DEFAULTS as D
+from ._params import store_init_params
+from ._training import ReconstructionObjective
+from .sampling import CodeMixture
 
 __all__ = ["AutoEncoder"]
 
@@ -106,6 +111,10 @@ class AutoEncoder(BaseAutoEncoder):
     scaling_mean_, scaling_scale_ : ndarray of shape (n_features,)
     training_codes_ : ndarray
         Codes of up to 5,000 training samples (for :meth:`sample`).
+    model_spec_ : skae.spec.ModelSpec
+        What the fitted model is: feature and latent sizes, likelihood, image shape.
+    device_ : str
+        The device the model lives on.
 
     See Also
     --------
@@ -133,54 +142,54 @@ class AutoEncoder(BaseAutoEncoder):
     def __init__(
         self,
         *,
-        latent_dim=2,
-        hidden_dims=(256, 128),
-        activation="elu",
+        latent_dim=D.latent_dim,
+        hidden_dims=D.hidden_dims,
+        activation=D.activation,
         latent_activation=None,
         loss="mse",
-        scaling="auto",
-        architecture="dense",
-        regularizers=None,
-        corruption=None,
-        max_epochs=200,
-        batch_size=128,
-        lr=1e-3,
-        optimizer="adam",
-        early_stopping=True,
-        validation_fraction=0.1,
-        patience=20,
-        tol=1e-4,
-        device="cpu",
-        random_state=None,
-        verbose=0,
-        callbacks=None,
-        warm_start=False,
-        compile=False,
-        accelerator=None,
+        scaling=D.scaling,
+        architecture=D.architecture,
+        regularizers=D.regularizers,
+        corruption=D.corruption,
+        max_epochs=D.max_epochs,
+        batch_size=D.batch_size,
+        lr=D.lr,
+        optimizer=D.optimizer,
+        early_stopping=D.early_stopping,
+        validation_fraction=D.validation_fraction,
+        patience=D.patience,
+        tol=D.tol,
+        device=D.device,
+        random_state=D.random_state,
+        verbose=D.verbose,
+        callbacks=D.callbacks,
+        warm_start=D.warm_start,
+        compile=D.compile,
+        accelerator=D.accelerator,
         **kwargs,
     ):
-        self.latent_dim = latent_dim
-        self.hidden_dims = hidden_dims
-        self.activation = activation
-        self.latent_activation = latent_activation
-        self.loss = loss
-        self.scaling = scaling
-        self.architecture = architecture
-        self.regularizers = regularizers
-        self.corruption = corruption
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.tol = tol
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.callbacks = callbacks
-        self.warm_start = warm_start
-        self.compile = compile
-        self.accelerator = accelerator
-        super().__init__(**kwargs)
+        store_init_params(self, locals())
+
+    def _make_objective(self, regularizers, corruption):
+        return ReconstructionObjective(regularizers, corruption, loss=self.loss)
+
+    def _after_fit(self, data):
+        # codes of a subsample of the training rows: the density sample() draws from
+        n = len(data)
+        idx = np.random.RandomState(self._seed).permutation(n)[: min(n, 5000)]
+        x, c = data.rows_at(idx)
+        self.training_codes_ = self._run(self._codes, x, c)
+
+    def _latent_sampler(self):
+        return CodeMixture(self.training_codes_, self._seed)
+
+    def get_fitted_state(self):
+        return {**super().get_fitted_state(), "training_codes": self.training_codes_}
+
+    def _after_restore(self, state):
+        codes = np.asarray(state["training_codes"])
+        if codes.dtype not in (np.float32, np.float64):
+            raise ValueError("training_codes must be floats.")
+        if codes.ndim != 2 or codes.shape[1] != self.model_spec_.latent_dim:
+            raise ValueError("training_codes do not match the latent size.")
+        self.training_codes_ = codes

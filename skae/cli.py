@@ -74,23 +74,26 @@ def _parse_value(text: str):
 
 
 def _fit(args) -> int:
-    from . import persistence
+    import inspect
 
-    estimators = persistence.estimator_classes()
-    if args.estimator not in estimators:
-        raise CLIError(f"unknown estimator {args.estimator!r}; choose from {sorted(estimators)}.")
+    from . import persistence
+    from ._registry import ESTIMATOR_NAMES, estimator_factory
+
+    if args.estimator not in ESTIMATOR_NAMES:
+        raise CLIError(f"unknown estimator {args.estimator!r}; choose from {list(ESTIMATOR_NAMES)}.")
     params = {}
     for item in args.param:
         if "=" not in item:
             raise CLIError(f"--param takes NAME=VALUE (e.g. latent_dim=8); got {item!r}.")
         key, value = item.split("=", 1)
         params[key.strip()] = _parse_value(value)
-    cls = estimators[args.estimator]
-    if cls.__name__ == "AutoEncoderOutlierDetector":
-        inner = {k[len("estimator__"):]: v for k, v in params.items() if k.startswith("estimator__")}
+    factory = estimator_factory(args.estimator)
+    inner = {k[len("estimator__"):]: v for k, v in params.items() if k.startswith("estimator__")}
+    if "estimator" in inspect.signature(factory).parameters and inner:
+        # a wrapper's estimator__NAME parameters configure the AutoEncoder it wraps
         params = {k: v for k, v in params.items() if not k.startswith("estimator__")}
-        params["estimator"] = estimators["AutoEncoder"](**inner)
-    estimator = cls(**params)
+        params["estimator"] = estimator_factory("AutoEncoder")(**inner)
+    estimator = factory(**params)
     frame = _read_table(args.data)
     y = None
     if args.target:

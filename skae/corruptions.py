@@ -1,7 +1,8 @@
-"""Input corruptions for denoising autoencoders (seed 004), registered through the hook.
+"""Input corruptions for denoising autoencoders (Vincent et al., ICML 2008), registered through the hook.
 
 Contract: a factory builds the corruption from the estimator's
-``corruption__*`` parameters; :meth:`Corruption.prepare` sees the scaled
+``corruption__*`` parameters; ``check(spec)`` raises ``ValueError`` for values
+it cannot work with; :meth:`Corruption.prepare` sees the scaled extremes of the
 training data once at fit; ``corruption(x)`` returns a corrupted copy of a
 batch.  Corruptions run only in training: ``transform`` sees clean input.
 They act in the model's scaled units; ``zero``, ``low`` and ``high`` are the
@@ -14,23 +15,23 @@ from __future__ import annotations
 import torch
 
 from .hookspecs import hookimpl
+from .spec import ModelSpec
 
 __all__ = ["Corruption", "GaussianNoise", "Masking", "SaltAndPepper"]
 
 
 class Corruption:
-    """Base class: per-batch rate drawn uniformly from ``[p_min, p_max]`` (seed 004)."""
+    """Base class: the corruption rate of each batch is drawn uniformly from ``[p_min, p_max]``."""
 
     def __init__(self, p_min: float = 0.1, p_max: float | None = None):
         self.p_min = p_min
         self.p_max = p_max
 
-    def check(self) -> None:
+    def check(self, spec: ModelSpec) -> None:
+        """Raise ``ValueError`` for parameter values this corruption cannot use."""
         p_max = self.p_min if self.p_max is None else self.p_max
         if not (0 <= self.p_min <= p_max <= 1):
-            raise ValueError(
-                f"{type(self).__name__}: need 0 <= p_min <= p_max <= 1; got p_min={self.p_min!r}, p_max={self.p_max!r}."
-            )
+            raise ValueError(f"need 0 <= p_min <= p_max <= 1; got p_min={self.p_min!r}, p_max={self.p_max!r}.")
 
     def prepare(self, X: torch.Tensor, zero: torch.Tensor) -> None:
         """Record the scaled images of 0 and of each feature's min and max."""
@@ -62,9 +63,9 @@ class GaussianNoise(Corruption):
     def __init__(self, sigma: float = 0.1):
         self.sigma = sigma
 
-    def check(self):
+    def check(self, spec):
         if not self.sigma >= 0:
-            raise ValueError(f"gaussian: sigma must be >= 0; got {self.sigma!r}.")
+            raise ValueError(f"sigma must be >= 0; got {self.sigma!r}.")
 
     def prepare(self, X, zero):
         pass
@@ -74,7 +75,7 @@ class GaussianNoise(Corruption):
 
 
 class Masking(Corruption):
-    """Set a fraction p of the coordinates to 0 (seed 004: e.g. 10%).
+    """Set a fraction p of the coordinates to 0 (masking noise; e.g. 10%).
 
     Parameters
     ----------

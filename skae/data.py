@@ -1,246 +1,206 @@
-"""Training data paths: in-memory tensors, and on-disk arrays streamed block by block.
+"""The input adapter: which kind of input X is, decided once, and everything done with its rows.
 
-Both present the same small interface to :class:`BatchIterator` and
-:class:`ValidationSplit` (``len``, ``split``, ``batches``, ``rows_at``), so the
-skorch loop does not know which one it runs over.
+Every estimator method hands its X to :func:`validate_rows` and from then on
+works with a :class:`Rows`, whichever X was:
 
-* :class:`TensorData` holds the whole (scaled) data as tensors on the training
-  device; batches are slices of a once-per-epoch permutation (no per-row
-  collation).
-* :class:`StreamingData` wraps a ``numpy.memmap``: it reads one block of rows at
-  a time from the file, scales it and moves it to the device, so neither RAM nor
-  the device holds more than a block (plus the model).  Shuffling is two-level:
-  a random order of blocks, and a random order of rows inside each block.
+* an array or DataFrame in memory (validated by scikit-learn's ``validate_data``);
+* a ``numpy.memmap`` on disk, read block by block (its first rows are validated
+  here; NaN/inf are reported with their row number as blocks are read);
+* image arrays ``(n, C, H, W)`` or ``(n, H, W)``, seen as flat rows of C·H·W values.
+
+:class:`Rows` gives the column statistics (streamed, see :mod:`skae._scaling`),
+the training dataset, scaled row chunks for inference, and outputs shaped like
+the input (images stay images).
 """
 
 from __future__ import annotations
 
-import math
-import mmap
-from collections.abc import Callable
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
+from sklearn.utils.validation import validate_data
 
-__all__ = [
-    "BatchIterator",
-    "ScaledRows",
-    "StreamingData",
-    "TensorData",
-    "ValidationSplit",
-    "check_finite_block",
-    "read_rows",
-    "validate_memmap",
-]
+from ._datasets import BLOCK_ROWS, StreamingData, TensorData, read_rows
+from ._scaling import ColumnStats, Scaler, column_stats
 
-#: rows per block read from disk by the streaming path
-BLOCK_ROWS = 16384
+__all__ = ["Rows", "ScaledRows", "fit_image_shape", "take_rows", "validate_rows"]
+
+_FLOAT_DTYPES = (np.float64, np.float32)
 
 
-def _batches_of(x, c, batch_size):
-    for start in range(0, len(x), batch_size):
-        stop = start + batch_size
-        yield x[start:stop], (None if c is None else c[start:stop])
-
-
-class TensorData:
-    """In-memory tensors ``(x, c)`` on the training device; ``c`` may be ``None``."""
-
-    def __init__(self, x: torch.Tensor, c: torch.Tensor | None = None):
-        self.x, self.c = x, c
-
-    def __len__(self) -> int:
-        return len(self.x)
-
-    def subset(self, idx: torch.Tensor) -> TensorData:
-        return TensorData(self.x[idx], None if self.c is None else self.c[idx])
-
-    def split(self, fraction: float):
-        n_valid = int(len(self) * fraction)
-        perm = torch.randperm(len(self), device=self.x.device)
-        return self.subset(perm[n_valid:]), self.subset(perm[:n_valid])
-
-    def batches(self, batch_size: int, shuffle: bool):
-        data = self.subset(torch.randperm(len(self), device=self.x.device)) if shuffle else self
-        return _batches_of(data.x, data.c, batch_size)
-
-    def rows_at(self, idx: np.ndarray):
-        """Scaled rows ``idx`` (and their conditions) as numpy arrays."""
-        t = torch.as_tensor(idx, device=self.x.device)
-        return self.x[t].cpu().numpy(), (None if self.c is None else self.c[t].cpu().numpy())
-
-
-def _on_file(array) -> bool:
-    return (
-        isinstance(array, np.memmap) and isinstance(array.base, mmap.mmap) and bool(array.filename)
-        and array.flags.c_contiguous and array.ndim == 2
-    )
-
-
-def read_row_set(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Rows ``rows`` (sorted) of ``array``; file reads for a memmap (see :func:`read_rows`).
-
-    Gathering scattered rows through the mapping would fault in whole
-    neighbourhoods of pages (the kernel's fault-around), i.e. most of the file.
-    """
-    if not _on_file(array):
-        return np.asarray(array[rows])
-    row_bytes = array.shape[1] * array.dtype.itemsize
-    out = np.empty((len(rows), array.shape[1]), dtype=array.dtype)
-    with open(array.filename, "rb") as f:
-        for i, r in enumerate(rows):
-            f.seek(array.offset + int(r) * row_bytes)
-            f.readinto(memoryview(out[i]).cast("B"))
-    return out
-
-
-def read_rows(array: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """Rows ``start:stop`` of ``array`` as an in-memory copy.
-
-    For a ``numpy.memmap`` opened on a file, the rows are read with file I/O
-    instead of through the mapping, so pages already used do not stay in the
-    process's resident memory.
-    """
-    if _on_file(array):
-        row_bytes = array.shape[1] * array.dtype.itemsize
-        stop = min(stop, array.shape[0])
-        count = max(stop - start, 0) * array.shape[1]
-        out = np.fromfile(array.filename, dtype=array.dtype, count=count, offset=array.offset + start * row_bytes)
-        return out.reshape(-1, array.shape[1])
-    return np.array(array[start:stop])
-
-
-def validate_memmap(estimator, X: np.memmap, reset: bool) -> None:
-    """scikit-learn's input validation for an on-disk X, on its first rows only.
-
-    Shape, dtype and feature count are checked (and recorded when ``reset``);
-    NaN/inf are checked block by block where the data is read.
-    """
-    from sklearn.utils.validation import validate_data
-
-    if X.ndim != 2:
-        raise ValueError(
-            f"A numpy.memmap X must be 2-D (n_samples, n_features); got shape {X.shape}. "
-            "Store images flattened, with architecture__image_shape=(C, H, W)."
-        )
-    validate_data(estimator, read_rows(X, 0, 2), dtype=(np.float64, np.float32), reset=reset)
-
-
-class StreamingData:
-    """Rows of an on-disk array, read, scaled and moved to ``device`` one block at a time.
+class Rows:
+    """Validated input rows: in memory, or on disk and read in blocks.
 
     Parameters
     ----------
-    array : numpy.memmap of shape (n_samples, n_features)
-    scale : callable
-        Maps a raw block (ndarray) to the scaled float32 block.
-    device : str
-    c : torch.Tensor or None
-        Conditions for every row of ``array`` (in memory: they are small).
-    rows : ndarray of int or None
-        Sorted row indices this dataset covers (``None``: all).
+    values : ndarray or numpy.memmap of shape (n_samples, n_features)
+    on_disk : bool
+        ``values`` is a memmap to read block by block.
+    input_shape : tuple
+        Shape of what the caller passed (images keep their (n, C, H, W)).
     """
 
-    def __init__(self, array, scale: Callable, device: str, c: torch.Tensor | None = None,
-                 rows: np.ndarray | None = None, block_rows: int | None = None):
-        self.array, self.scale, self.device, self.c = array, scale, device, c
-        self.rows = np.arange(len(array)) if rows is None else rows
-        self.block_rows = block_rows or BLOCK_ROWS
+    def __init__(self, values: np.ndarray, *, on_disk: bool, input_shape: tuple[int, ...]):
+        self.values, self.on_disk, self.input_shape = values, on_disk, input_shape
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.values.shape[1])
+
+    def __len__(self) -> int:
+        return self.n_samples
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The dtype results are returned in: float32 for float32 input, float64 otherwise."""
+        return np.dtype(np.float32) if self.values.dtype == np.float32 else np.dtype(np.float64)
+
+    def blocks(self, size: int | None = None) -> Iterator[np.ndarray]:
+        """Consecutive blocks of raw rows; blocks read from disk are checked for NaN/inf."""
+        size = size or BLOCK_ROWS
+        for start in range(0, self.n_samples, size):
+            if self.on_disk:
+                block = read_rows(self.values, start, start + size)
+                _check_finite_block(block, start)
+            else:
+                block = self.values[start:start + size]
+            yield block
+
+    def stats(self) -> ColumnStats:
+        """Per-feature count, mean, variance, min and max, merged over blocks."""
+        return column_stats(self.blocks())
+
+    def check_finite(self) -> None:
+        """Read a disk array once to report NaN/inf before training touches the weights."""
+        if self.on_disk:
+            for _ in self.blocks():
+                pass
+
+    def scaled(self, scaler: Scaler) -> ScaledRows:
+        """The rows seen through ``scaler``, scaled one slice at a time (for inference)."""
+        return ScaledRows(self, scaler)
+
+    def training_data(self, scaler: Scaler, device: str, conditions: torch.Tensor | None):
+        """Scaled tensors on ``device``, or a block stream for rows on disk."""
+        if self.on_disk:
+
+            def scale(raw):
+                return np.asarray(scaler.transform(raw), dtype=np.float32)
+
+            return StreamingData(self.values, scale, device, conditions)
+        x = torch.as_tensor(np.asarray(scaler.transform(self.values), dtype=np.float32), device=device)
+        return TensorData(x, conditions)
+
+    def like_input(self, rows: np.ndarray) -> np.ndarray:
+        """``rows`` (one output row per input row) shaped like the caller's input."""
+        if len(self.input_shape) >= 3 and rows.shape[1:] == (self.n_features,):
+            return rows.reshape(self.input_shape)
+        return rows
+
+
+class ScaledRows:
+    """Rows seen through a scaler; ``[start:stop]`` reads (from disk), checks and scales that slice."""
+
+    def __init__(self, rows: Rows, scaler: Scaler):
+        self.rows, self.scaler = rows, scaler
+        self.dtype = rows.dtype
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def _subset(self, rows: np.ndarray) -> StreamingData:
-        return StreamingData(self.array, self.scale, self.device, self.c, np.sort(rows), self.block_rows)
-
-    def split(self, fraction: float):
-        n_valid = int(len(self) * fraction)
-        perm = torch.randperm(len(self)).numpy()
-        return self._subset(self.rows[perm[n_valid:]]), self._subset(self.rows[perm[:n_valid]])
-
-    def _block(self, b: int):
-        start, stop = b * self.block_rows, (b + 1) * self.block_rows
-        lo, hi = np.searchsorted(self.rows, [start, stop])
-        if lo == hi:
-            return None
-        raw = read_rows(self.array, start, stop)[self.rows[lo:hi] - start]
-        x = torch.as_tensor(self.scale(raw), device=self.device)
-        c = None if self.c is None else self.c[torch.as_tensor(self.rows[lo:hi], device=self.c.device)]
-        return x, c
-
-    def batches(self, batch_size: int, shuffle: bool):
-        n_blocks = math.ceil(len(self.array) / self.block_rows)
-        order = torch.randperm(n_blocks).tolist() if shuffle else range(n_blocks)
-        carry_x = carry_c = None
-        for b in order:
-            block = self._block(b)
-            if block is None:
-                continue
-            x, c = block
-            if shuffle:
-                perm = torch.randperm(len(x), device=x.device)
-                x, c = x[perm], (None if c is None else c[perm])
-            if carry_x is not None:  # keep batches full across block boundaries
-                x = torch.cat([carry_x, x])
-                c = None if c is None else torch.cat([carry_c, c])
-            n_full = len(x) - len(x) % batch_size
-            yield from _batches_of(x[:n_full], None if c is None else c[:n_full], batch_size)
-            carry_x, carry_c = x[n_full:], (None if c is None else c[n_full:])
-        if carry_x is not None and len(carry_x):
-            yield carry_x, carry_c
-
-    def rows_at(self, idx: np.ndarray):
-        rows = np.sort(self.rows[idx])
-        x = self.scale(read_row_set(self.array, rows))
-        c = None if self.c is None else self.c[torch.as_tensor(rows, device=self.c.device)].cpu().numpy()
-        return x, c
+    def __getitem__(self, index: slice) -> np.ndarray:
+        start, stop, _ = index.indices(len(self.rows))
+        if self.rows.on_disk:
+            block = read_rows(self.rows.values, start, stop).astype(self.dtype, copy=False)
+            _check_finite_block(block, start)
+        else:
+            block = self.rows.values[start:stop]
+        return self.scaler.transform(block)
 
 
-def check_finite_block(block: np.ndarray, start: int) -> None:
+def validate_rows(estimator, X, *, reset: bool, image_shape: tuple[int, ...] | None = None) -> Rows:
+    """Validate X for ``estimator`` (recording ``n_features_in_`` etc. when ``reset``).
+
+    ``image_shape`` is the (C, H, W) image arrays must have, or None when the
+    estimator takes only 2-D X.
+    """
+    if isinstance(X, np.memmap):
+        if X.ndim != 2:
+            raise ValueError(
+                f"A numpy.memmap X must be 2-D (n_samples, n_features); got shape {X.shape}. "
+                "Store images flattened, with architecture__image_shape=(C, H, W)."
+            )
+        # shape, dtype and feature count from the first rows; NaN/inf where blocks are read
+        validate_data(estimator, read_rows(X, 0, 2), dtype=_FLOAT_DTYPES, reset=reset)
+        return Rows(X, on_disk=True, input_shape=X.shape)
+    shape = tuple(getattr(X, "shape", ()))
+    flat = _flatten_images(X, image_shape, type(estimator).__name__)
+    values = validate_data(estimator, flat, dtype=_FLOAT_DTYPES, reset=reset)
+    return Rows(values, on_disk=False, input_shape=shape if len(shape) >= 3 else values.shape)
+
+
+def fit_image_shape(X, architecture: Any, architecture_params: dict[str, Any]) -> tuple[int, ...] | None:
+    """(C, H, W) of one image for an image architecture, or None for 2-D data.
+
+    Taken from image-shaped training input (n, C, H, W) or (n, H, W), checked
+    against ``architecture__image_shape`` when both are given.
+    """
+    declared = architecture_params.get("image_shape")
+    if declared is not None:
+        declared = tuple(int(s) for s in declared)
+        declared = (1, *declared) if len(declared) == 2 else declared
+    ndim = getattr(X, "ndim", 2)
+    if ndim < 3 or isinstance(X, np.memmap):
+        return declared
+    if architecture != "conv" and "image_shape" not in architecture_params:
+        raise ValueError(
+            f"X has shape {tuple(X.shape)}, but architecture={architecture!r} takes 2-D X "
+            "(n_samples, n_features). Flatten it with X.reshape(len(X), -1), or use "
+            "architecture='conv' for images of shape (n, C, H, W)."
+        )
+    if ndim > 4:
+        raise ValueError(f"Image input must be (n, C, H, W) or (n, H, W); got shape {tuple(X.shape)}.")
+    shape = tuple(int(s) for s in X.shape[1:])
+    shape = (1, *shape) if len(shape) == 2 else shape
+    if declared is not None and declared != shape:
+        raise ValueError(
+            f"X holds images of shape {shape} (C, H, W), but architecture__image_shape="
+            f"{architecture_params['image_shape']!r}; drop the parameter or make them agree."
+        )
+    return shape
+
+
+def _flatten_images(X, image_shape: tuple[int, ...] | None, owner: str):
+    """(n, C, H, W) or (n, H, W) input as (n, C·H·W) rows, as a Pipeline would pass them."""
+    ndim = getattr(X, "ndim", 2)
+    if ndim < 3:
+        return X
+    shape = tuple(int(s) for s in X.shape[1:])
+    accepted = () if image_shape is None else (image_shape, image_shape[1:] if image_shape[0] == 1 else None)
+    if shape not in accepted:
+        what = f"images of shape {image_shape} (C, H, W)" if image_shape else "2-D X (n_samples, n_features)"
+        raise ValueError(f"X has shape {tuple(X.shape)}, but {owner} takes {what}.")
+    return X.reshape(X.shape[0], -1)
+
+
+def take_rows(X, mask: np.ndarray):
+    """The rows of X where ``mask`` holds, keeping a DataFrame a DataFrame (and a memmap's rows in memory)."""
+    if isinstance(X, pd.DataFrame):
+        return X.iloc[mask]
+    return np.asarray(X)[mask] if not isinstance(X, np.memmap) else np.asarray(X[np.flatnonzero(mask)])
+
+
+def _check_finite_block(block: np.ndarray, start: int) -> None:
     if not np.isfinite(block).all():
         bad = int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0]) + start
         raise ValueError(
             f"Input X contains NaN or infinity (first in row {bad}). Impute or drop those rows "
             "(e.g. sklearn.impute.SimpleImputer) before fitting."
         )
-
-
-class ScaledRows:
-    """A memmap seen through the estimator's scaling, read and checked one slice at a time."""
-
-    def __init__(self, array: np.memmap, scale):
-        self.array, self.scale = array, scale
-        self.dtype = np.dtype(np.float32) if array.dtype == np.float32 else np.dtype(np.float64)
-        self.shape = array.shape
-
-    def __len__(self) -> int:
-        return len(self.array)
-
-    def __getitem__(self, rows: slice) -> np.ndarray:
-        start, stop, _ = rows.indices(len(self.array))
-        block = read_rows(self.array, start, stop).astype(self.dtype, copy=False)
-        check_finite_block(block, start)
-        return self.scale(block)
-
-
-class BatchIterator:
-    """Batches of a :class:`TensorData` or :class:`StreamingData` (skorch's iterator slot)."""
-
-    def __init__(self, dataset, batch_size: int = 128, shuffle: bool = False):
-        self.dataset, self.batch_size, self.shuffle = dataset, int(batch_size), shuffle
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.dataset) / self.batch_size)
-
-    def __iter__(self):
-        return self.dataset.batches(self.batch_size, self.shuffle)
-
-
-class ValidationSplit:
-    """Random train/validation split (``fraction`` to validation), skorch's ``train_split`` slot."""
-
-    def __init__(self, fraction: float):
-        self.fraction = fraction
-
-    def __call__(self, dataset, y=None, **kwargs):
-        return dataset.split(self.fraction)

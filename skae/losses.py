@@ -44,7 +44,7 @@ def normal_log_density(z: torch.Tensor, mean: torch.Tensor, log_var: torch.Tenso
 def kl_standard_normal(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     """KL(N(mean, diag exp(log_var)) || N(0, I)) in closed form.
 
-    Seed 004: ½(‖μ‖² + ‖σ‖²) − Σ log σ − L/2.
+    Equivalently ½(‖μ‖² + ‖σ‖²) − Σ log σ − L/2 for L latent units.
     """
     return 0.5 * (mean.square() + torch.exp(log_var) - 1.0 - log_var).sum(-1)
 

@@ -113,10 +113,10 @@ def _conv_sizes(size: int, n_layers: int) -> list[int]:
 
 
 class ConvEncoder(nn.Module):
-    """Stride-2 3×3 convolutions (seed 004: 16-32-64 channels), then a dense head.
+    """Stride-2 3×3 convolutions (16-32-64 channels by default), then a dense head.
 
     ``condition_planes=True`` concatenates the condition as constant planes to
-    the input channels (seed 004, §9.3.2); the dense head takes the condition
+    the input channels (a conditional image VAE sees its label everywhere); the dense head takes the condition
     through the conditioner like a dense encoder.
     """
 

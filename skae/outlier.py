@@ -1,17 +1,18 @@
-"""Anomaly detection by reconstruction error or likelihood (seed 004), scikit-learn style."""
+"""Anomaly detection by reconstruction error or likelihood, scikit-learn style."""
 
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, OutlierMixin, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .autoencoder import AutoEncoder
-from .data import validate_memmap
+from .data import take_rows, validate_rows
 
 __all__ = ["AutoEncoderOutlierDetector"]
 
@@ -79,16 +80,15 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Fit the autoencoder on X and set the threshold from the training scores."""
         self._validate_params()
-        Xv = self._check_X(X, reset=True)
+        rows = validate_rows(self, X, reset=True)
         if self.score_type in ("elbo", "iwae") and not hasattr(self.estimator, "likelihood"):
             raise ValueError(f"score_type={self.score_type!r} needs a VAE estimator; got {type(self.estimator).__name__}.")
         estimator = clone(self.estimator) if self.estimator is not None else AutoEncoder(latent_dim=2)
         self.estimator_ = estimator.fit(X)
         scores = self._estimator_scores(X)
-        if self.trim_fraction > 0 and len(Xv) > 2:
+        if self.trim_fraction > 0 and len(rows) > 2:
             keep = scores >= np.quantile(scores, self.trim_fraction)
-            X_keep = X.iloc[keep] if isinstance(X, pd.DataFrame) else Xv[keep]
-            self.estimator_ = clone(estimator).fit(X_keep)
+            self.estimator_ = clone(estimator).fit(take_rows(X, keep))
             scores = self._estimator_scores(X)
         if self.contamination == "auto":
             median = np.median(scores)
@@ -97,17 +97,6 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         else:
             self.offset_ = float(np.quantile(scores, self.contamination))
         return self
-
-    def _check_X(self, X, reset: bool):
-        """Validated X; a ``numpy.memmap`` is checked on its first rows and left on disk.
-
-        The estimator streams a memmap block by block (NaN checks included); only
-        ``trim_fraction`` > 0 loads the kept rows into memory for the refit.
-        """
-        if isinstance(X, np.memmap):
-            validate_memmap(self, X, reset=reset)
-            return X
-        return validate_data(self, X, dtype=(np.float64, np.float32), reset=reset)
 
     @property
     def threshold_(self) -> float:
@@ -124,7 +113,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
     def score_samples(self, X):
         """Normality score of each sample (higher = more normal)."""
         check_is_fitted(self, "offset_")
-        self._check_X(X, reset=False)
+        validate_rows(self, X, reset=False)
         return self._estimator_scores(X)
 
     def decision_function(self, X):
@@ -149,3 +138,32 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
             columns = names if names is not None else [f"x{i}" for i in range(errors.shape[1])]
             return pd.DataFrame(errors, columns=list(columns), index=index)
         return errors
+
+    # -- fitted state (model files) ---------------------------------------------------
+
+    def get_fitted_state(self) -> dict[str, Any]:
+        """The fitted detector as plain values (see :meth:`skae.AutoEncoder.get_fitted_state`)."""
+        check_is_fitted(self, "offset_")
+        names = getattr(self, "feature_names_in_", None)
+        return {
+            "params": self.get_params(deep=False),
+            "offset": float(self.offset_),
+            "n_features_in": int(self.n_features_in_),
+            "feature_names_in": None if names is None else [str(n) for n in names],
+            "estimator": self.estimator_.get_fitted_state(),
+        }
+
+    @classmethod
+    def from_fitted_state(cls, state: dict[str, Any], device: str | None = None):
+        """Rebuild a fitted detector from :meth:`get_fitted_state`'s output."""
+        detector = cls(**state["params"])
+        detector._validate_params()
+        template = detector.estimator if detector.estimator is not None else AutoEncoder(latent_dim=2)
+        detector.estimator_ = type(template).from_fitted_state(state["estimator"], device)
+        detector.offset_ = float(state["offset"])
+        detector.n_features_in_ = int(state["n_features_in"])
+        if detector.n_features_in_ != detector.estimator_.n_features_in_:
+            raise ValueError("the detector's n_features_in does not match its estimator's.")
+        if state["feature_names_in"] is not None:
+            detector.feature_names_in_ = np.asarray([str(n) for n in state["feature_names_in"]], dtype=object)
+        return detector

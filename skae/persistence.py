@@ -2,16 +2,25 @@
 
 ``pickle``/``joblib`` round-trip everything (and are what scikit-learn tools
 use), but loading a pickle runs arbitrary code.  A skae weights file holds only
-tensors, numbers, strings and lists: the estimator's parameters and fitted
-attributes as JSON, the module's ``state_dict`` and the training history.  It
-is read with ``torch.load(weights_only=True)``, which refuses anything else,
-and a SHA-256 checksum over the content detects truncation and tampering.
+tensors, numbers, strings, lists and dicts: what the estimator's
+``get_fitted_state()`` returns (the parameters it was fitted with, its fitted
+attributes, the module's weights, the training history).  It is read with
+``torch.load(weights_only=True)``, which refuses anything else, and rebuilt by
+the class's ``from_fitted_state``, which restores only what the format defines.
+
+A SHA-256 digest over the content detects truncation and accidental
+corruption.  It does not detect tampering: anyone who can write the file can
+recompute the digest.  Loading a tampered file can give wrong predictions, but
+never runs code from the file; every malformed file raises
+:class:`~skae.exceptions.ModelFileError`.
 
     >>> skae.save(ae, "model.skae")                          # doctest: +SKIP
     >>> ae = skae.load("model.skae")                         # doctest: +SKIP
 
 Only parameters that are JSON values (not callables, classes or callback
 objects) can be stored; others raise a ``ValueError`` at ``save`` naming them.
+Files are written next to their destination and renamed into place, so a
+failed or interrupted save leaves an earlier file at that path intact.
 """
 
 from __future__ import annotations
@@ -19,43 +28,39 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import warnings
+import tempfile
 from typing import Any
 
 import numpy as np
 import torch
-from skorch.history import History
+from sklearn.base import BaseEstimator
 
+from ._registry import FILE_CLASSES, estimator_factory
 from .exceptions import ModelFileError
 
 __all__ = ["load", "save"]
 
 FORMAT = "skae-weights"
-VERSION = 1
+VERSION = 2
 
 
-def estimator_classes() -> dict[str, type]:
-    """skae's estimators by class name: what model files and the command line may name."""
-    from .autoencoder import AutoEncoder
-    from .conditional import ConditionalVAE
-    from .outlier import AutoEncoderOutlierDetector
-    from .vae import VAE
-
-    return {c.__name__: c for c in (AutoEncoder, VAE, ConditionalVAE, AutoEncoderOutlierDetector)}
+# ------------------------------------------------------------------ encoding
 
 
-def _json_value(name: str, value):
-    """``value`` as JSON, or a ValueError naming the parameter that cannot be stored."""
+def _encode(value, name: str):
+    """``value`` as tensors and JSON values, or a ValueError naming the parameter that cannot be stored."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, np.ndarray) and value.dtype != object:
+        return {"__ndarray__": torch.as_tensor(np.ascontiguousarray(value))}
     if isinstance(value, (np.integer, np.floating, np.bool_)):
-        value = value.item()
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if isinstance(value, tuple):
-        value = list(value)
-    if isinstance(value, list):
-        return [_json_value(name, v) for v in value]
+        return value.item()
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_encode(v, name) for v in value]
     if isinstance(value, dict):
-        return {str(k): _json_value(name, v) for k, v in value.items()}
+        return {str(k): _encode(v, str(k)) for k, v in value.items()}
+    if isinstance(value, BaseEstimator) and type(value).__name__ in FILE_CLASSES:
+        return {"__estimator__": type(value).__name__, "params": _encode(value.get_params(deep=False), "params")}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     raise ValueError(
@@ -64,98 +69,99 @@ def _json_value(name: str, value):
     )
 
 
-def _estimator_spec(estimator) -> dict[str, Any]:
-    classes = estimator_classes()
-    name = type(estimator).__name__
-    if classes.get(name) is not type(estimator):
-        raise TypeError(f"skae.save stores skae estimators ({sorted(classes)}); got {name}.")
-    params = estimator.get_params(deep=False)
-    if name == "AutoEncoderOutlierDetector":
-        inner = params.pop("estimator")
-        params = {k: _json_value(k, v) for k, v in params.items()}
-        params["estimator"] = None if inner is None else _estimator_spec(inner)
-        return {"class": name, "params": params}
-    return {"class": name, "params": {k: _json_value(k, v) for k, v in params.items()}}
+def _decode(value):
+    if isinstance(value, dict):
+        if "__ndarray__" in value:
+            tensor = value["__ndarray__"]
+            if not isinstance(tensor, torch.Tensor):
+                raise ValueError("an array entry holds no tensor.")
+            return tensor.numpy().copy()
+        if "__estimator__" in value:
+            return _class(value["__estimator__"])(**_decode(value["params"]))
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
 
 
-def _payload(estimator) -> dict[str, Any]:
-    """Tensors and JSON for one fitted estimator."""
-    from sklearn.utils.validation import check_is_fitted
-
-    check_is_fitted(estimator)
-    spec = _estimator_spec(estimator)
-    if spec["class"] == "AutoEncoderOutlierDetector":
-        meta = {"offset_": estimator.offset_, "n_features_in_": estimator.n_features_in_}
-        if hasattr(estimator, "feature_names_in_"):
-            meta["feature_names_in_"] = list(estimator.feature_names_in_)
-        return {"spec": spec, "meta": meta, "estimator": _payload(estimator.estimator_)}
-    net = estimator.net_
-    arrays = {k: v for k, v in vars(estimator).items()
-              if k.endswith("_") and isinstance(v, np.ndarray) and v.dtype != object}
-    meta = {
-        k: _json_value(k, v) for k, v in vars(estimator).items()
-        if k.endswith("_") and not k.startswith("__") and k not in arrays
-        and (v is None or isinstance(v, (int, float, str, tuple, list, np.ndarray)))
-    }
-    meta.update(_seed=estimator._seed, _n_train=estimator._n_train, _device=estimator._device)
-    tensors = {f"array.{k}": torch.as_tensor(np.ascontiguousarray(v)) for k, v in arrays.items()}
-    tensors.update({f"module.{k}": v.detach().cpu() for k, v in _plain(net.module_).state_dict().items()})
-    tensors.update({f"criterion.{k}": v.detach().cpu() for k, v in _plain(net.criterion_).state_dict().items()})
-    corruption = _plain(net.criterion_).corruption
-    if corruption is not None:
-        tensors.update({f"corruption.{k}": v.detach().cpu() for k, v in vars(corruption).items()
-                        if k.endswith("_") and isinstance(v, torch.Tensor)})
-    history = json.loads(json.dumps(net.history.to_list(), default=float))
-    return {"spec": spec, "meta": meta, "fitted_state": _json_value("fitted state", estimator._fitted_state()),
-            "history": history, "tensors": tensors}
+def _class(name) -> type:
+    if name not in FILE_CLASSES:
+        raise ValueError(f"unknown estimator class {name!r} (a file may name {list(FILE_CLASSES)}).")
+    return estimator_factory(name)
 
 
-def _plain(module):
-    """The module itself, unwrapped from ``torch.compile``."""
-    return getattr(module, "_orig_mod", module)
-
-
-def _digest(payload: dict) -> str:
-    """SHA-256 over the JSON parts and every tensor's bytes, in a fixed order."""
+def _digest(node) -> str:
+    """SHA-256 over the JSON values and every tensor's bytes, in a fixed order."""
     h = hashlib.sha256()
 
-    def walk(node):
-        for key in sorted(node):
-            value = node[key]
-            h.update(key.encode())
-            if key == "tensors":
-                for name in sorted(value):
-                    t = value[name].contiguous()
-                    h.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
-                    h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-            elif key == "estimator" and isinstance(value, dict):
-                walk(value)
-            else:
-                h.update(json.dumps(value, sort_keys=True).encode())
+    def walk(value):
+        if isinstance(value, dict):
+            h.update(b"{")
+            for key in sorted(value):
+                h.update(json.dumps(key).encode())
+                walk(value[key])
+            h.update(b"}")
+        elif isinstance(value, list):
+            h.update(f"[{len(value)}".encode())
+            for item in value:
+                walk(item)
+        elif isinstance(value, torch.Tensor):
+            t = value.contiguous()
+            h.update(f"T{t.dtype}:{tuple(t.shape)}".encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        else:
+            h.update(json.dumps(value).encode())
 
-    walk(payload)
+    walk(node)
     return h.hexdigest()
+
+
+# ------------------------------------------------------------------ files
 
 
 def save(estimator, path: str | os.PathLike) -> None:
     """Write a fitted skae estimator to ``path`` as a weights-only file.
 
+    The file describes the model as fitted: it stores the parameters the model
+    was fitted with, even if ``set_params`` changed them since.
+
     Parameters
     ----------
     estimator : fitted AutoEncoder, VAE, ConditionalVAE or AutoEncoderOutlierDetector
     path : str or path-like
+
+    Raises
+    ------
+    ValueError
+        A parameter is not a JSON value (a class, a callable, a callback object).
+    FileNotFoundError, IsADirectoryError
+        ``path``'s directory does not exist, or ``path`` is a directory.
     """
     from . import __version__
 
-    payload = _payload(estimator)
-    record = {
-        "format": FORMAT,
-        "version": VERSION,
-        "skae_version": __version__,
-        "payload": payload,
-        "sha256": _digest(payload),
-    }
-    torch.save(record, os.fspath(path))
+    name = type(estimator).__name__
+    if name not in FILE_CLASSES or estimator_factory(name) is not type(estimator):
+        raise TypeError(f"skae.save stores skae estimators ({list(FILE_CLASSES)}); got {name}.")
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"Cannot save the model to {path!r}: it is a directory; give a file name.")
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"Cannot save the model to {path!r}: the directory {directory!r} does not exist.")
+    state = _encode(estimator.get_fitted_state(), "state")
+    record = {"format": FORMAT, "version": VERSION, "skae_version": __version__, "class": name, "state": state,
+              "sha256": _digest({"class": name, "state": state})}
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(record, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def load(path: str | os.PathLike, device: str | None = None):
@@ -167,6 +173,8 @@ def load(path: str | os.PathLike, device: str | None = None):
     device : str or None, default=None
         Where to put the weights; ``None`` means the device it was trained on,
         falling back to the CPU (with a warning) when that is not available.
+        The estimator's ``device`` parameter is left as saved; ``device_`` says
+        where the weights are.
 
     Returns
     -------
@@ -175,10 +183,14 @@ def load(path: str | os.PathLike, device: str | None = None):
     Raises
     ------
     ModelFileError
-        The file is missing, truncated, not a skae weights file, or its
-        checksum does not match (modified after saving).
+        The file is missing, truncated, not a skae weights file, fails its
+        checksum, or does not describe a valid model.
     """
     path = os.fspath(path)
+    if device is not None:
+        from ._device import resolve_device
+
+        resolve_device(device)  # a bad device is the caller's error, not the file's
     if not os.path.exists(path):
         raise ModelFileError(f"No model file at {path!r}.")
     try:
@@ -192,77 +204,17 @@ def load(path: str | os.PathLike, device: str | None = None):
         raise ModelFileError(f"{path!r} is not a skae weights file (written by skae.save).")
     if record.get("version") != VERSION:
         raise ModelFileError(f"{path!r} has format version {record.get('version')}; this skae reads {VERSION}.")
-    payload = record["payload"]
-    if _digest(payload) != record.get("sha256"):
-        raise ModelFileError(f"{path!r} failed its checksum: the file was modified or corrupted after saving.")
-    return _restore(payload, device)
-
-
-def _build(spec: dict):
-    classes = estimator_classes()
-    if spec["class"] not in classes:
-        raise ModelFileError(f"Unknown estimator class {spec['class']!r} in the model file.")
-    params = dict(spec["params"])
-    if spec["class"] == "AutoEncoderOutlierDetector" and params.get("estimator") is not None:
-        params["estimator"] = _build(params["estimator"])
-    return classes[spec["class"]]().set_params(**params)
-
-
-def _restore(payload: dict, device: str | None):
-    from ._base import resolve_device
-
-    estimator = _build(payload["spec"])
-    meta = payload["meta"]
-    if payload["spec"]["class"] == "AutoEncoderOutlierDetector":
-        estimator.estimator_ = _restore(payload["estimator"], device)
-        estimator.offset_ = meta["offset_"]
-        estimator.n_features_in_ = meta["n_features_in_"]
-        if "feature_names_in_" in meta:
-            estimator.feature_names_in_ = np.asarray(meta["feature_names_in_"], dtype=object)
-        return estimator
-
-    tensors = payload["tensors"]
-    target = device or meta["_device"]
-    if device is None and target.startswith("cuda") and not torch.cuda.is_available():
-        warnings.warn(f"The model was trained on {target!r}, which is not available; loading it on the CPU.",
-                      stacklevel=3)
-        target = "cpu"
-    estimator._device = resolve_device(target)
-    if estimator._device != meta["_device"]:
-        estimator.device = estimator._device
-    for key, value in meta.items():
-        if key in ("_device",):
-            continue
-        if key == "image_shape_" and value is not None:
-            value = tuple(value)
-        elif key in ("feature_names_in_", "classes_") and value is not None:
-            value = np.asarray(value, dtype=object)
-        setattr(estimator, key, value)
-    for name, t in tensors.items():
-        if name.startswith("array."):
-            setattr(estimator, name[len("array."):], t.numpy().copy())
-    estimator._restore_fitted_state(payload["fitted_state"])
-
-    n_features = estimator.n_features_in_
-    regularizers = estimator._build_regularizers(n_features)
-    corruption = estimator._build_corruption()
-    net = estimator._build_net(n_features, estimator._n_train, regularizers, corruption)
-
-    def part(prefix):
-        return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-
     try:
-        _plain(net.module_).load_state_dict(part("module."))
-        _plain(net.criterion_).load_state_dict(part("criterion."))
-    except RuntimeError as exc:
-        raise ModelFileError(f"The model file's weights do not fit the estimator it describes: {exc}") from exc
-    net.module_.to(estimator._device)
-    net.criterion_.to(estimator._device)
-    if corruption is not None:
-        for k, v in part("corruption.").items():
-            setattr(corruption, k, v.to(estimator._device))
-    net.history = History(payload["history"])
-    estimator.net_ = net
-    estimator._inference_modules = {}
-    estimator._latent_density = None
-    return estimator
+        digest = _digest({"class": record["class"], "state": record["state"]})
+    except Exception as exc:
+        raise ModelFileError(f"{path!r} is malformed: {type(exc).__name__}: {exc}") from exc
+    if digest != record.get("sha256"):
+        raise ModelFileError(f"{path!r} failed its checksum: the file was modified or corrupted after saving.")
+    try:
+        cls = _class(record["class"])
+        state: dict[str, Any] = _decode(record["state"])
+        return cls.from_fitted_state(state, device)
+    except Exception as exc:  # whatever a crafted file triggers, the caller gets one error type
+        raise ModelFileError(
+            f"{path!r} does not describe a valid {record.get('class')!r} model: {type(exc).__name__}: {exc}"
+        ) from exc

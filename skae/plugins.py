@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.metadata
+import inspect
 import os
 import warnings
 from collections.abc import Callable
@@ -23,12 +24,14 @@ import pluggy
 
 from . import hookspecs
 from .exceptions import PluginError, PluginWarning
+from .spec import ModelSpec
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "KINDS",
     "Registration",
     "available",
+    "build",
     "describe",
     "get",
     "get_plugin_manager",
@@ -207,6 +210,35 @@ def get(kind: str, name: str) -> Registration:
             f"declare the entry-point group {ENTRY_POINT_GROUP!r}."
         )
     return entries[name]
+
+
+def build(kind: str, name: str, params: dict[str, Any], spec: ModelSpec, prefix: str) -> Any:
+    """Build the ``kind`` component ``name`` with ``params`` and check it against ``spec``.
+
+    Every plugin kind goes through here, so every construction error reads alike:
+    a ``TypeError`` listing the accepted ``<prefix><param>`` names for parameters
+    the factory rejects, and a ``ValueError`` beginning "<kind> '<name>':" for
+    values its ``check(spec)`` refuses.
+    """
+    factory = get(kind, name).factory
+    try:
+        component = factory(**params)
+    except TypeError as exc:
+        try:
+            accepted = [p for p in inspect.signature(factory).parameters if p not in ("self", "args", "kwargs")]
+        except (TypeError, ValueError):
+            accepted = []
+        raise TypeError(
+            f"{kind} {name!r} rejected its parameters {sorted(prefix + p for p in params)}: {exc}. "
+            f"It accepts {[prefix + a for a in accepted]}."
+        ) from exc
+    check = getattr(component, "check", None)
+    if check is not None:
+        try:
+            check(spec)
+        except ValueError as exc:
+            raise ValueError(f"{kind} {name!r}: {exc}") from exc
+    return component
 
 
 def describe() -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import numbers
 import pickle
 
 import numpy as np
@@ -14,6 +15,7 @@ from sklearn.base import clone
 
 from . import plugins
 from .regularizers import PenaltyContext, Regularizer
+from .spec import ModelSpec
 
 __all__ = ["check_conditioner", "check_regularizer"]
 
@@ -33,17 +35,16 @@ def check_regularizer(name: str, device: str = "cpu", **params) -> None:
     """
     from .autoencoder import AutoEncoder
 
-    factory = plugins.get("regularizer", name).factory
-    reg = factory(**params)
-    assert isinstance(reg, Regularizer), f"{name}: factory must build a skae.regularizers.Regularizer"
-    assert isinstance(reg.weight, (int, float)) and reg.weight >= 0, f"{name}: weight must be a float >= 0"
     X = _toy_data()
+    spec = ModelSpec(n_features=X.shape[1], latent_dim=3, hidden_dims=(8,), activation="elu")
+    reg = plugins.build("regularizer", name, params, spec, f"regularizers__{name}__")
+    assert isinstance(reg, Regularizer), f"{name}: factory must build a skae.regularizers.Regularizer"
+    assert isinstance(reg.weight, numbers.Real) and reg.weight >= 0, f"{name}: weight must be a real number >= 0"
     est = AutoEncoder(latent_dim=3, hidden_dims=(8,), max_epochs=2, regularizers=[name], device=device,
                       random_state=0, **{f"regularizers__{name}__{k}": v for k, v in params.items()})
-    reg.check(est, X.shape[1])
     est.fit(X)
     module = est.module_
-    x = torch.as_tensor(est._scale(X[:16]), dtype=torch.float32, device=device).requires_grad_(True)
+    x = torch.as_tensor(est.scaler_.transform(X[:16]), dtype=torch.float32, device=device).requires_grad_(True)
     codes = module.encode(x)
     penalty = reg.penalty(PenaltyContext(module, x, codes, lambda xx, cc: module.encode(xx, cc)))
     if penalty is not None:
@@ -67,8 +68,8 @@ def check_conditioner(name: str, features: int = 5, cond_features: int = 3, **pa
     """Validate a registered conditioner: its layers keep the batch, report
     ``out_features`` correctly, pass gradients to h and c, and depend on c.
     """
-    factory = plugins.get("conditioner", name).factory
-    cond = factory(**params)
+    spec = ModelSpec(n_features=features, latent_dim=2, cond_features=cond_features)
+    cond = plugins.build("conditioner", name, params, spec, "conditioning__")
     built = 0
     for where in ("input", "hidden"):
         layer = cond.make_layer(features, cond_features, where)

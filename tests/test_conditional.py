@@ -11,9 +11,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from skae import ConditionalVAE
+from skae._elbo import kl_term, posterior_params, prior_params
 from skae.losses import normal_log_density
 from skae.testing import check_conditioner
-from skae.vae import kl_term, posterior_params, prior_params
 
 METHODS = ["concat", "embedding", "film", "cross_attention"]
 FAST = dict(latent_dim=3, hidden_dims=(16,), max_epochs=3, random_state=0)
@@ -39,7 +39,7 @@ def test_decoder_uses_the_condition_and_gradients_flow(method, unit_digits):
     Z = np.zeros((4, 3))
     assert not np.allclose(cvae.inverse_transform(Z, y=0), cvae.inverse_transform(Z, y=1))
     module = cvae.module_
-    x = torch.as_tensor(cvae._scale(X[:8]), dtype=torch.float32)
+    x = torch.as_tensor(cvae.scaler_.transform(X[:8]), dtype=torch.float32)
     c = torch.as_tensor(cvae._conditions(y[:8], 8), dtype=torch.float32)
     loss = cvae.net_.criterion_(module, (x, c), training=True)
     loss.backward()
@@ -61,7 +61,7 @@ def test_conditional_prior_kl_matches_monte_carlo(unit_digits):
     X, y = unit_digits
     cvae = ConditionalVAE(conditional_prior=True, **FAST).fit(X[:200], y[:200])
     module = cvae.module_
-    x = torch.as_tensor(cvae._scale(X[:6]), dtype=torch.float32)
+    x = torch.as_tensor(cvae.scaler_.transform(X[:6]), dtype=torch.float32)
     c = torch.as_tensor(cvae._conditions(y[:6], 6), dtype=torch.float32)
     with torch.no_grad():
         mean, log_var = posterior_params(module, x, c)

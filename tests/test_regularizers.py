@@ -19,7 +19,7 @@ def _fitted(small_X, **kw):
 
 def _ctx(est, X):
     module = est.module_
-    x = torch.as_tensor(est._scale(X), dtype=torch.float32)
+    x = torch.as_tensor(est.scaler_.transform(X), dtype=torch.float32)
     return PenaltyContext(module, x, module.encode(x), lambda xx, cc: module.encode(xx, cc))
 
 

@@ -84,7 +84,7 @@ def test_beta_weights_the_kl_term(digits):
 def test_vae_objective_gradients_reach_encoder_and_decoder(digits):
     X, _ = digits
     vae = VAE(latent_dim=2, **FAST).fit(X)
-    x = torch.as_tensor(vae._scale(X[:32]), dtype=torch.float32)
+    x = torch.as_tensor(vae.scaler_.transform(X[:32]), dtype=torch.float32)
     loss = vae.net_.criterion_(vae.module_, (x, None), training=True)
     loss.backward()
     assert all(p.grad is not None for p in vae.module_.parameters() if p.requires_grad)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..spec import ModelSpec
+
 __all__ = ["Conditioner", "ConditioningLayer"]
 
 
@@ -23,7 +25,13 @@ class ConditioningLayer(nn.Module):
 
 
 class Conditioner:
-    """Base class of conditioning methods; parameters come from ``conditioning__*``."""
+    """Base class of conditioning methods; parameters come from ``conditioning__*``.
+
+    ``__init__`` only stores parameters; :meth:`check` validates them at fit.
+    """
+
+    def check(self, spec: ModelSpec) -> None:
+        """Raise ``ValueError`` for parameter values this conditioner cannot use."""
 
     def make_layer(self, features: int, cond_features: int, where: str) -> ConditioningLayer | None:
         raise NotImplementedError

@@ -1,6 +1,8 @@
-"""Built-in conditioning methods (seed 000 §4): concat, embedding, FiLM, cross-attention."""
+"""Built-in conditioning methods: concatenation, embedding, FiLM, cross-attention."""
 
 from __future__ import annotations
+
+import numbers
 
 import torch
 from torch import nn
@@ -9,6 +11,10 @@ from ..hookspecs import hookimpl
 from . import Conditioner, ConditioningLayer
 
 __all__ = ["Concat", "CrossAttention", "Embedding", "FiLM"]
+
+
+def _positive_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
 
 
 class _ConcatLayer(ConditioningLayer):
@@ -41,9 +47,11 @@ class Embedding(Conditioner):
     """
 
     def __init__(self, embedding_dim: int = 8):
-        if not isinstance(embedding_dim, int) or embedding_dim < 1:
-            raise ValueError(f"embedding: embedding_dim must be an int >= 1; got {embedding_dim!r}.")
         self.embedding_dim = embedding_dim
+
+    def check(self, spec):
+        if not _positive_int(self.embedding_dim):
+            raise ValueError(f"embedding_dim must be an int >= 1; got {self.embedding_dim!r}.")
 
     def make_layer(self, features, cond_features, where):
         if where != "input":
@@ -81,6 +89,10 @@ class FiLM(Conditioner):
     def __init__(self, hidden_dim: int = 0, at_input: bool = True):
         self.hidden_dim = hidden_dim
         self.at_input = at_input
+
+    def check(self, spec):
+        if not (self.hidden_dim == 0 or _positive_int(self.hidden_dim)):
+            raise ValueError(f"hidden_dim must be an int >= 0; got {self.hidden_dim!r}.")
 
     def make_layer(self, features, cond_features, where):
         if where == "input":
@@ -124,9 +136,14 @@ class CrossAttention(Conditioner):
     """
 
     def __init__(self, n_tokens: int = 4, token_dim: int = 16, n_heads: int = 2, at_input: bool = True):
-        if token_dim % n_heads:
-            raise ValueError(f"cross_attention: token_dim={token_dim} must be divisible by n_heads={n_heads}.")
         self.n_tokens, self.token_dim, self.n_heads, self.at_input = n_tokens, token_dim, n_heads, at_input
+
+    def check(self, spec):
+        for name in ("n_tokens", "token_dim", "n_heads"):
+            if not _positive_int(getattr(self, name)):
+                raise ValueError(f"{name} must be an int >= 1; got {getattr(self, name)!r}.")
+        if self.token_dim % self.n_heads:
+            raise ValueError(f"token_dim={self.token_dim} must be divisible by n_heads={self.n_heads}.")
 
     def make_layer(self, features, cond_features, where):
         if where == "input":

@@ -1,19 +1,24 @@
 """The regularizer contract.
 
 A regularizer is built by its registered factory with the estimator's
-``regularizers__<name>__*`` parameters, and during training adds
-``weight * penalty(ctx)`` to the loss.  It may also rewrite the codes
-(:meth:`Regularizer.transform_codes`, used by top-k).  Instances must be
-picklable; parameters are plain attributes, set in ``__init__``.
+``regularizers__<name>__*`` parameters, checked once against a
+:class:`~skae.spec.ModelSpec` (``check(spec)`` raises ``ValueError`` for values
+it cannot work with), and during training adds ``weight * penalty(ctx)`` to the
+loss.  It may also rewrite the codes (:meth:`Regularizer.transform_codes`, used
+by top-k).  Instances must be picklable; parameters are plain attributes, set
+in ``__init__``, which does nothing else.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from ..spec import ModelSpec
 
 __all__ = ["PenaltyContext", "Regularizer"]
 
@@ -56,10 +61,10 @@ class Regularizer:
     def __init__(self, weight: float = 1e-3):
         self.weight = weight
 
-    def check(self, estimator, n_features: int) -> None:
-        """Raise ``ValueError`` if this regularizer cannot work with ``estimator``."""
-        if not isinstance(self.weight, (int, float)) or self.weight < 0:
-            raise ValueError(f"{type(self).__name__}: weight must be a float >= 0; got {self.weight!r}.")
+    def check(self, spec: ModelSpec) -> None:
+        """Raise ``ValueError`` if this regularizer cannot work with the model ``spec`` describes."""
+        if isinstance(self.weight, bool) or not isinstance(self.weight, numbers.Real) or not self.weight >= 0:
+            raise ValueError(f"weight must be a real number >= 0; got {self.weight!r}.")
 
     def penalty(self, ctx: PenaltyContext) -> torch.Tensor | None:
         """The unweighted penalty, a differentiable scalar (or ``None`` for none)."""

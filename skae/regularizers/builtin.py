@@ -1,6 +1,8 @@
-"""Built-in regularizers (seeds 001, 003, 004), registered through skae's own hook."""
+"""Built-in regularizers, registered through the same hook as third-party ones."""
 
 from __future__ import annotations
+
+import numbers
 
 import torch
 from torch.func import jacrev, vmap
@@ -27,7 +29,7 @@ def _weights(module, include_bias: bool):
 
 
 class L1Weights(Regularizer):
-    """Ω = Σ|W| over encoder and decoder weights (seed 003).
+    """Ω = Σ|W| over encoder and decoder weights (an L1 weight penalty).
 
     Parameters
     ----------
@@ -45,7 +47,7 @@ class L1Weights(Regularizer):
 
 
 class L2Weights(Regularizer):
-    """Ω = ½(‖W_e‖² + ‖W_d‖²) over encoder and decoder weights (seed 003).
+    """Ω = ½(‖W_e‖² + ‖W_d‖²) over encoder and decoder weights (weight decay).
 
     Parameters
     ----------
@@ -63,7 +65,7 @@ class L2Weights(Regularizer):
 
 
 class LpActivity(Regularizer):
-    """1/N Σ_n ‖E(x_n)‖_p^p on the codes (seed 004's sparse autoencoder).
+    """1/N Σ_n ‖E(x_n)‖_p^p on the codes: the activity penalty of a sparse autoencoder.
 
     Parameters
     ----------
@@ -75,10 +77,10 @@ class LpActivity(Regularizer):
         super().__init__(weight)
         self.p = p
 
-    def check(self, estimator, n_features):
-        super().check(estimator, n_features)
+    def check(self, spec):
+        super().check(spec)
         if not self.p > 0:
-            raise ValueError(f"lp_activity: p must be > 0; got {self.p!r}.")
+            raise ValueError(f"p must be > 0; got {self.p!r}.")
 
     def penalty(self, ctx: PenaltyContext) -> torch.Tensor:
         return ctx.codes.abs().pow(self.p).sum(-1).mean()
@@ -92,7 +94,7 @@ class L1Activity(LpActivity):
 
 
 class KLSparsity(Regularizer):
-    """Σ_j KL(ρ ‖ ρ̂_j), ρ̂_j the batch mean of code unit j (seed 001).
+    """Σ_j KL(ρ ‖ ρ̂_j), ρ̂_j the batch mean of code unit j (Ng, "Sparse autoencoder", CS294A notes, 2011).
 
     s(ρ, ρ̂) = ρ log ρ/ρ̂ + (1 − ρ) log (1 − ρ)/(1 − ρ̂).  Codes must lie in
     (0, 1): the estimator must use ``latent_activation="sigmoid"``, checked at fit.
@@ -110,14 +112,14 @@ class KLSparsity(Regularizer):
         super().__init__(weight)
         self.rho = rho
 
-    def check(self, estimator, n_features):
-        super().check(estimator, n_features)
+    def check(self, spec):
+        super().check(spec)
         if not 0 < self.rho < 1:
-            raise ValueError(f"kl_sparsity: rho must be in (0, 1); got {self.rho!r}.")
-        if getattr(estimator, "latent_activation", None) != "sigmoid":
+            raise ValueError(f"rho must be in (0, 1); got {self.rho!r}.")
+        if spec.latent_activation != "sigmoid":
             raise ValueError(
-                "kl_sparsity needs codes in (0, 1): set latent_activation='sigmoid' "
-                f"(got latent_activation={getattr(estimator, 'latent_activation', None)!r})."
+                "needs codes in (0, 1): set latent_activation='sigmoid' "
+                f"(got latent_activation={spec.latent_activation!r})."
             )
 
     def penalty(self, ctx: PenaltyContext) -> torch.Tensor:
@@ -128,14 +130,14 @@ class KLSparsity(Regularizer):
 
 
 class TopK(Regularizer):
-    """k-sparse codes: keep the k largest |z_i| per sample, zero the rest (seeds 001, 004).
+    """k-sparse codes: keep the k largest |z_i| per sample, zero the rest (Makhzani & Frey, "k-Sparse Autoencoders", 2013).
 
     Parameters
     ----------
     k : int, default=1
     at_inference : bool, default=True
-        Also sparsify codes returned by ``transform`` (seed 004: switch off the
-        L − K smallest codes at inference).
+        Also sparsify codes returned by ``transform`` (switch off the L − k
+        smallest codes at inference too).
     """
 
     def __init__(self, k: int = 1, at_inference: bool = True):
@@ -143,10 +145,10 @@ class TopK(Regularizer):
         self.k = k
         self.at_inference = at_inference
 
-    def check(self, estimator, n_features):
-        latent_dim = estimator.latent_dim
-        if not isinstance(self.k, int) or not 1 <= self.k <= latent_dim:
-            raise ValueError(f"topk: k must be an int in [1, latent_dim={latent_dim}]; got k={self.k!r}.")
+    def check(self, spec):
+        if isinstance(self.k, bool) or not isinstance(self.k, numbers.Integral) or not 1 <= self.k <= spec.latent_dim:
+            raise ValueError(f"k must be an int in [1, latent_dim={spec.latent_dim}]; got k={self.k!r}.")
+        self.k = int(self.k)
 
     def penalty(self, ctx):
         return None
@@ -160,7 +162,7 @@ class TopK(Regularizer):
 
 
 class Contractive(Regularizer):
-    """α/N Σ_n ‖∂E/∂x (x_n)‖_F², the encoder Jacobian's Frobenius norm (seed 004).
+    """α/N Σ_n ‖∂E/∂x (x_n)‖_F², the encoder Jacobian's Frobenius norm (Rifai et al., ICML 2011).
 
     Computed exactly with ``torch.func.vmap(jacrev(E))``: one vectorised
     reverse-mode pass per latent unit, batched, so the cost is about

@@ -1,0 +1,183 @@
+"""Constructor parameters every skae estimator shares: defaults, constraints, routed names.
+
+scikit-learn reads an estimator's parameters from its ``__init__`` signature, so
+each estimator spells its signature out; the default *values* live here, once,
+and ``tests/test_params.py`` checks that every signature agrees with them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+
+from .modules import ACTIVATIONS
+
+__all__ = [
+    "DEFAULTS",
+    "OPTIMIZER_NAMES",
+    "ROUTED_PREFIXES",
+    "RoutedParamsMixin",
+    "SHARED_CONSTRAINTS",
+    "SharedDefaults",
+    "check_hidden_dims",
+    "check_routed_keys",
+    "routed",
+    "store_init_params",
+]
+
+#: prefixes of routed ``<prefix>__<name>`` parameters, as skorch routes ``module__...``
+ROUTED_PREFIXES = (
+    "module",
+    "optimizer",
+    "callbacks",
+    "iterator_train",
+    "regularizers",
+    "corruption",
+    "conditioning",
+    "architecture",
+)
+
+OPTIMIZER_NAMES = ("adam", "adamw", "sgd", "rmsprop")
+
+
+@dataclass(frozen=True)
+class SharedDefaults:
+    """Default values of the parameters every estimator has (see :class:`skae.AutoEncoder`)."""
+
+    latent_dim: int = 2
+    hidden_dims: tuple[int, ...] = (256, 128)
+    activation: str = "elu"
+    scaling: str | None = "auto"
+    architecture: str = "dense"
+    regularizers: Any = None
+    corruption: str | None = None
+    max_epochs: int = 200
+    batch_size: int | str = 128
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    early_stopping: bool = True
+    validation_fraction: float = 0.1
+    patience: int = 20
+    tol: float = 1e-4
+    device: str = "cpu"
+    random_state: Any = None
+    verbose: int = 0
+    callbacks: list | None = None
+    warm_start: bool = False
+    compile: bool = False
+    accelerator: Any = None
+
+
+DEFAULTS = SharedDefaults()
+
+SHARED_CONSTRAINTS: dict[str, list] = {
+    "latent_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+    "hidden_dims": ["array-like"],
+    "activation": [StrOptions(set(ACTIVATIONS) - {"identity"})],
+    "scaling": [StrOptions({"auto", "global", "standard", "minmax"}), None],
+    "architecture": [str, callable],
+    "regularizers": [list, tuple, str, dict, None],
+    "corruption": [str, None],
+    "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+    "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"full"})],
+    "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+    "optimizer": [StrOptions(set(OPTIMIZER_NAMES)), type, callable],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+    "patience": [Interval(numbers.Integral, 1, None, closed="left")],
+    "tol": [Interval(numbers.Real, 0, None, closed="left")],
+    "device": [str],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+    "callbacks": [list, None],
+    "warm_start": ["boolean"],
+    "compile": ["boolean"],
+    "accelerator": [HasMethods(["prepare", "backward", "autocast"]), None],
+}
+
+
+def store_init_params(estimator, init_locals: dict[str, Any]) -> None:
+    """What every ``__init__`` does: keep each named argument, and the routed ``**kwargs`` apart.
+
+    scikit-learn requires ``__init__`` to store its arguments unchanged and to do
+    nothing else; routed ``prefix__name`` arguments are kept in a private dict
+    and reported by ``fit`` if they are not valid (skorch's convention).
+    """
+    for name, value in init_locals.items():
+        if name not in ("self", "kwargs", "__class__"):
+            setattr(estimator, name, value)
+    estimator._routed_params = dict(init_locals.get("kwargs", {}))
+
+
+class RoutedParamsMixin:
+    """scikit-learn's ``get_params``/``set_params`` extended to routed ``prefix__name`` parameters.
+
+    ``clone`` and ``GridSearchCV`` then see and set ``optimizer__weight_decay`` or
+    ``regularizers__l1__weight`` like any other parameter.
+    """
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        params = super().get_params(deep=deep)
+        params.update(getattr(self, "_routed_params", {}))
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, including routed ``prefix__name`` ones.
+
+        Like skorch, unknown names are accepted here and reported by ``fit``
+        with the list of valid prefixes (scikit-learn requires that
+        ``set_params`` itself does not raise).
+        """
+        valid = set(self._get_param_names())
+        for key, value in params.items():
+            if key in valid:
+                setattr(self, key, value)
+            else:
+                self._routed_params[key] = value
+        return self
+
+    def _routed(self, prefix: str) -> dict[str, Any]:
+        return routed(self._routed_params, prefix)
+
+
+def routed(params: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """``prefix__name=value`` entries of ``params`` as ``{name: value}``."""
+    start = prefix + "__"
+    return {k[len(start):]: v for k, v in params.items() if k.startswith(start)}
+
+
+def check_routed_keys(owner: str, params: dict[str, Any], regularizer_names: list[str]) -> None:
+    """Every routed key has a known prefix, and regularizer keys name a selected regularizer."""
+    for key in params:
+        prefix = key.split("__", 1)[0]
+        if "__" not in key or prefix not in ROUTED_PREFIXES:
+            hint = difflib.get_close_matches(prefix, ROUTED_PREFIXES, n=1, cutoff=0.6)
+            did_you_mean = f" Did you mean {hint[0] + '__' + key.split('__', 1)[-1]!r}?" if hint else ""
+            raise TypeError(
+                f"{owner} got an unexpected parameter {key!r}.{did_you_mean} Routed parameters take the "
+                f"form '<prefix>__<name>' with prefix one of {list(ROUTED_PREFIXES)}."
+            )
+    for key in routed(params, "regularizers"):
+        name = key.split("__", 1)[0]
+        if "__" not in key or name not in regularizer_names:
+            raise ValueError(
+                f"Parameter 'regularizers__{key}' refers to regularizer {name!r}, which is not in "
+                f"regularizers={regularizer_names!r}. Use 'regularizers__<name>__<param>' with a "
+                "selected regularizer."
+            )
+
+
+def check_hidden_dims(hidden_dims) -> tuple[int, ...]:
+    """``hidden_dims`` as a tuple of positive ints, or a ValueError saying what it must be."""
+    dims = np.asarray(hidden_dims, dtype=object).reshape(-1)
+    if not all(isinstance(h, numbers.Integral) and not isinstance(h, bool) and h >= 1 for h in dims):
+        raise ValueError(
+            "hidden_dims must be a sequence of positive ints (layer widths), e.g. (256, 128) or () "
+            f"for none; got {hidden_dims!r}."
+        )
+    return tuple(int(h) for h in dims)

@@ -1,0 +1,29 @@
+"""skae's estimators by name, for model files and the command line (imported only when used)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+__all__ = ["ESTIMATOR_NAMES", "FILE_CLASSES", "estimator_factory"]
+
+_LOCATIONS = {
+    "AutoEncoder": "skae.autoencoder",
+    "VAE": "skae.vae",
+    "BetaVAE": "skae.vae",
+    "ConditionalVAE": "skae.conditional",
+    "AutoEncoderOutlierDetector": "skae.outlier",
+}
+
+#: names the command line accepts for ``--estimator``
+ESTIMATOR_NAMES = tuple(_LOCATIONS)
+
+#: classes a model file may name (``BetaVAE`` builds a ``VAE``)
+FILE_CLASSES = ("AutoEncoder", "VAE", "ConditionalVAE", "AutoEncoderOutlierDetector")
+
+
+def estimator_factory(name: str) -> Callable:
+    """The class (or, for ``BetaVAE``, the function) that builds estimator ``name``."""
+    if name not in _LOCATIONS:
+        raise KeyError(name)
+    return getattr(importlib.import_module(_LOCATIONS[name]), name)

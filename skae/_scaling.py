@@ -1,0 +1,176 @@
+"""Per-feature scaling done inside the model, fitted from numerically stable streaming statistics.
+
+Column statistics are accumulated block by block with the pairwise update of
+Chan, Golub & LeVeque ("Updating formulae and a pairwise algorithm for computing
+sample variances", 1979): each block contributes its own two-pass mean and sum
+of squared deviations, and blocks are merged exactly.  An array in memory and
+the same array streamed from disk go through the same blocks, so they get the
+same statistics; a column offset far from zero (1e8 + N(0, 1)) keeps its
+variance, which the one-pass ``E[x²] − E[x]²`` loses to cancellation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["ColumnStats", "Scaler", "column_stats"]
+
+_EPS = np.finfo(np.float64).eps
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+@dataclass(frozen=True)
+class ColumnStats:
+    """Count, mean, sum of squared deviations (``m2``), minimum and maximum per column."""
+
+    n: int
+    mean: np.ndarray
+    m2: np.ndarray
+    min: np.ndarray
+    max: np.ndarray
+
+    @classmethod
+    def of_block(cls, block: np.ndarray) -> ColumnStats:
+        block = np.asarray(block, dtype=np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = block.mean(0)
+            m2 = np.square(block - mean).sum(0)
+        return cls(len(block), mean, m2, block.min(0), block.max(0))
+
+    def merge(self, other: ColumnStats) -> ColumnStats:
+        if self.n == 0:
+            return other
+        n = self.n + other.n
+        with np.errstate(over="ignore", invalid="ignore"):
+            delta = other.mean - self.mean
+            mean = self.mean + delta * (other.n / n)
+            m2 = self.m2 + other.m2 + np.square(delta) * (self.n * other.n / n)
+        return ColumnStats(n, mean, m2, np.minimum(self.min, other.min), np.maximum(self.max, other.max))
+
+    @property
+    def var(self) -> np.ndarray:
+        """Population variance per column."""
+        return self.m2 / self.n
+
+
+def column_stats(blocks: Iterable[np.ndarray]) -> ColumnStats:
+    """Merge the statistics of row blocks (in the order given)."""
+    stats = None
+    for block in blocks:
+        part = ColumnStats.of_block(block)
+        stats = part if stats is None else stats.merge(part)
+    if stats is None:
+        raise ValueError("column_stats needs at least one block of rows.")
+    return stats
+
+
+class Scaler:
+    """``(x − mean) / scale`` per feature, and its inverse; fitted by :meth:`fit`.
+
+    Attributes
+    ----------
+    mean, scale : ndarray of shape (n_features,), float64
+    """
+
+    def __init__(self, mean: np.ndarray, scale: np.ndarray):
+        self.mean = np.asarray(mean, dtype=np.float64)
+        self.scale = np.asarray(scale, dtype=np.float64)
+
+    @classmethod
+    def fit(
+        cls,
+        stats: ColumnStats,
+        mode: str | None,
+        *,
+        feature_names: Sequence[str] | None = None,
+        unit_interval: bool = False,
+        scaling_param: str | None = None,
+    ) -> Scaler:
+        """Fit from column statistics.
+
+        Parameters
+        ----------
+        stats : ColumnStats
+        mode : {None, "global", "standard", "minmax"}
+            None: no scaling.  "global": centre each feature, divide by one
+            overall standard deviation.  "standard": centre and divide by each
+            feature's standard deviation.  "minmax": map each feature to [0, 1].
+        feature_names : sequence of str or None
+            Used in error messages.
+        unit_interval : bool
+            The model needs scaled data in [0, 1] (Bernoulli likelihood, BCE loss).
+        scaling_param : str or None
+            The estimator's ``scaling`` parameter, for error messages.
+        """
+        names = list(feature_names) if feature_names is not None else None
+
+        def column(j: int) -> str:
+            return f"column {j}" + (f" ({names[j]!r})" if names is not None else "")
+
+        magnitude = np.maximum(np.abs(stats.min), np.abs(stats.max))
+        reference = magnitude  # what "constant" is relative to
+        n_features = len(stats.mean)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if mode is None:
+                mean, scale = np.zeros(n_features), np.ones(n_features)
+                bad = np.zeros(n_features, dtype=bool)
+            elif mode in ("global", "standard"):
+                bad = ~(np.isfinite(stats.mean) & np.isfinite(stats.var))
+                mean, scale = stats.mean, np.sqrt(stats.var)
+                if mode == "global":
+                    scale = np.full(n_features, float(np.sqrt(stats.var.mean())))
+                    reference = np.full(n_features, magnitude.max())
+            elif mode == "minmax":
+                mean, scale = stats.min, stats.max - stats.min
+                bad = ~np.isfinite(scale)
+            else:
+                raise ValueError(f"Unknown scaling mode {mode!r}.")
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f"X's {column(j)} holds values too large to scale (largest |x| = {magnitude[j]:.3g}; its "
+                f"statistics overflow float64). Rescale or clip that column, or drop the extreme rows."
+            )
+        # a column is constant when its spread is at rounding level *relative to its magnitude*,
+        # so data measured in tiny units (1e-15) keeps its scale
+        scale = np.where(scale > 100 * _EPS * reference, scale, 1.0)
+        scaler = cls(mean, scale)
+        lo = (stats.min - scaler.mean) / scaler.scale
+        hi = (stats.max - scaler.mean) / scaler.scale
+        too_big = np.maximum(np.abs(lo), np.abs(hi)) >= _FLOAT32_MAX
+        if too_big.any():
+            j = int(np.flatnonzero(too_big)[0])
+            raise ValueError(
+                f"X's {column(j)} reaches {magnitude[j]:.3g}, beyond float32 after scaling={scaling_param!r} "
+                "(the network computes in float32). Rescale that column, or use scaling='standard'."
+            )
+        if unit_interval and (lo.min() < 0 or hi.max() > 1):
+            raise ValueError(
+                f"A Bernoulli/BCE model needs data in [0, 1]; X (after scaling={scaling_param!r}) ranges "
+                f"over [{lo.min():.4g}, {hi.max():.4g}]. Rescale X (e.g. MinMaxScaler, or divide pixels "
+                "by 255) or use scaling='minmax'."
+            )
+        return scaler
+
+    @property
+    def is_identity(self) -> bool:
+        return not self.mean.any() and bool((self.scale == 1).all())
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Scaled copy of X; float32 stays float32, anything else becomes float64."""
+        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        if self.is_identity:
+            return X.astype(dtype, copy=False)
+        Xs = np.subtract(X, self.mean.astype(dtype), dtype=dtype)
+        Xs /= self.scale.astype(dtype)
+        return Xs
+
+    def inverse_transform(self, Xs: np.ndarray) -> np.ndarray:
+        if self.is_identity:
+            return Xs
+        out = Xs * self.scale.astype(Xs.dtype)
+        out += self.mean.astype(Xs.dtype)
+        return out
