@@ -17,7 +17,6 @@ Variants override a few small points: ``_make_objective``, ``_module_options``,
 
 from __future__ import annotations
 
-import copy
 import numbers
 from typing import Any
 
@@ -28,14 +27,22 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._device import resolve_device, seeded
+from ._device import resolve_device, seeded, to_device
 from ._inference import INFERENCE_CHUNK, InferenceRunner
-from ._params import SHARED_CONSTRAINTS, RoutedParamsMixin, check_hidden_dims, check_routed_keys
+from ._objectives import Objective
+from ._params import (
+    SHARED_CONSTRAINTS,
+    RoutedParamsMixin,
+    check_hidden_dims,
+    check_no_bool_numbers,
+    check_routed_keys,
+)
 from ._scaling import Scaler
 from ._state import FittedStateMixin
-from ._training import Objective, TrainingNet, build_module, build_net, build_plugins
+from ._training import TrainingNet, build_module, build_net, build_plugins, kept_after_divergence
 from .data import Rows, fit_image_shape, validate_rows
 from .exceptions import TrainingDivergedError
+from .losses import bce_error
 from .sampling import LatentSampler
 from .spec import ModelSpec
 
@@ -128,16 +135,16 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, TransformerMixin, Bas
         if continue_training and hasattr(self, "net_"):
             rows = validate_rows(self, X, reset=False, image_shape=self.image_shape_)
             rows.check_finite()  # before any weight changes
-            data = rows.training_data(self.scaler_, self.device_, self._to_device(self._conditions(y, len(rows))))
-            snapshot = copy.deepcopy(self.net_.module_.state_dict())
+            data = rows.training_data(self.scaler_, self.device_, to_device(self._conditions(y, len(rows)), self.device_))
+            self.net_.set_params(lr=self.lr, max_epochs=self.max_epochs)
             try:
                 self._train(data)
-            except TrainingDivergedError:
-                self.net_.module_.load_state_dict(snapshot)
-                raise
+            except TrainingDivergedError as exc:
+                raise TrainingDivergedError(f"{exc} {kept_after_divergence(len(self.net_.history))}") from exc
             return self
 
         self._validate_params()
+        check_no_bool_numbers(self)
         check_routed_keys(type(self).__name__, self._routed_params, self._regularizer_names())
         check_hidden_dims(self.hidden_dims)
         image_shape = fit_image_shape(X, self.architecture, self._routed("architecture"))
@@ -148,35 +155,35 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, TransformerMixin, Bas
         self.model_spec_ = self._model_spec(rows.n_features)
         built_plugins = self._build_plugins(self.model_spec_)  # parameter errors before reading a large X
         stats = rows.stats()
-        self.scaler_ = Scaler.fit(
-            stats, self._scaling_mode(), feature_names=getattr(self, "feature_names_in_", None),
-            unit_interval=self._likelihood() in ("bce", "bernoulli"), scaling_param=self.scaling,
-        )
+        self.scaler_ = Scaler.fit(stats, self.scaling, feature_names=getattr(self, "feature_names_in_", None),
+                                  unit_interval=self._likelihood() in ("bce", "bernoulli"))
         self._fit_params = self.get_params(deep=False)
         self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self._n_train = rows.n_samples
         self._inference = InferenceRunner()
         with seeded(self._seed, device):
-            data = rows.training_data(self.scaler_, device, self._to_device(conditions, device))
+            data = rows.training_data(self.scaler_, device, to_device(conditions, device))
             net = self._build_training(device, built_plugins)
             corruption = net.criterion_.corruption
             if corruption is not None:
                 zero = self.scaler_.transform(np.zeros((1, rows.n_features)))[0]
                 extremes = self.scaler_.transform(np.stack([stats.min, stats.max]))
-                corruption.prepare(self._to_device(extremes, device), self._to_device(zero, device))
+                corruption.prepare(to_device(extremes, device), to_device(zero, device))
             self.net_ = net
             try:
                 self._train(data, seeded_epochs=False)
+            except TrainingDivergedError as exc:
+                if not len(self.net_.history):
+                    del self.net_
+                    raise TrainingDivergedError(f"{exc} No epoch finished: the estimator is not fitted.") from exc
+                self._after_fit(data)
+                raise TrainingDivergedError(f"{exc} {kept_after_divergence(len(self.net_.history))}") from exc
             except BaseException:
                 del self.net_
                 raise
         self._after_fit(data)
         return self
 
-    def _scaling_mode(self) -> str | None:
-        if self.scaling == "auto":
-            return None if self._likelihood() in ("bce", "bernoulli") else "global"
-        return self.scaling
 
     def _model_spec(self, n_features: int) -> ModelSpec:
         return ModelSpec(
@@ -222,16 +229,15 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, TransformerMixin, Bas
     def _after_fit(self, data) -> None:
         """Hook after a fresh fit (the autoencoder keeps training codes for :meth:`sample`)."""
 
-    def _to_device(self, array, device: str | None = None):
-        if array is None:
-            return None
-        return torch.as_tensor(np.asarray(array, dtype=np.float32), device=device or self.device_)
-
     # -- inference ----------------------------------------------------------------
 
     def _rows(self, X) -> Rows:
         check_is_fitted(self, "net_")
         return validate_rows(self, X, reset=False, image_shape=self.image_shape_)
+
+    def _scaled(self, rows: Rows):
+        """The rows through the fitted scaler; Bernoulli/BCE models warn about values outside [0, 1]."""
+        return rows.scaled(self.scaler_, unit_interval=self._unit_interval())
 
     def _run(self, fn, *sources, dtype=None, chunk: int = INFERENCE_CHUNK):
         """``fn(module, *tensor_chunks)`` over row chunks of ``sources``, as numpy arrays."""
@@ -260,7 +266,7 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, TransformerMixin, Bas
             float32 for float32 input, float64 otherwise.
         """
         rows = self._rows(X)
-        return self._run(self._codes, rows.scaled(self.scaler_), self._conditions(y, len(rows)))
+        return self._run(self._codes, self._scaled(rows), self._conditions(y, len(rows)))
 
     def inverse_transform(self, X, y=None):
         """Decode latent codes back to the input space.
@@ -295,7 +301,7 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, TransformerMixin, Bas
         Image input (n, C, H, W) gives images back; 2-D input gives rows.
         """
         rows = self._rows(X)
-        out = self._run(self._reconstruct_scaled, rows.scaled(self.scaler_), self._conditions(y, len(rows)))
+        out = self._run(self._reconstruct_scaled, self._scaled(rows), self._conditions(y, len(rows)))
         return rows.like_input(self.scaler_.inverse_transform(out))
 
     def denoise(self, X, y=None):
@@ -322,10 +328,10 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, TransformerMixin, Bas
         def errors(module, x, c):
             out = module.decode(self._codes(module, x, c), c)
             if bernoulli:
-                return torch.nn.functional.binary_cross_entropy_with_logits(out, x, reduction="none")
+                return bce_error(x, out)
             return ((x - out) * torch.as_tensor(scale, dtype=x.dtype, device=x.device)).square()
 
-        return self._run(errors, rows.scaled(self.scaler_), self._conditions(y, len(rows)))
+        return self._run(errors, self._scaled(rows), self._conditions(y, len(rows)))
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` (higher is better), so GridSearchCV tunes without labels."""

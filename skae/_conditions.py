@@ -36,6 +36,11 @@ def condition_frame(y) -> pd.DataFrame:
     return frame
 
 
+def _has_names(y) -> bool:
+    """A DataFrame with string column names (scikit-learn's rule for feature names)."""
+    return isinstance(y, pd.DataFrame) and all(isinstance(c, str) for c in y.columns)
+
+
 def _is_categorical(series: pd.Series) -> bool:
     return not pd.api.types.is_float_dtype(series.dtype)
 
@@ -59,7 +64,7 @@ class ConditionEncoder:
         if len(frame) != n_samples:
             raise ValueError(f"X has {n_samples} samples but the condition y has {len(frame)}.")
         self.columns = list(frame.columns)
-        self.named = isinstance(y, pd.DataFrame)
+        self.named = _has_names(y)
         self.categorical = [c for c in frame.columns if _is_categorical(frame[c])]
         self.continuous = [c for c in frame.columns if c not in self.categorical]
         _check_complete(frame, self.categorical, self.continuous)
@@ -78,7 +83,7 @@ class ConditionEncoder:
         """Encode conditions for ``n_samples`` rows: one condition for all, or one per row."""
         frame = condition_frame(y)
         if list(frame.columns) != self.columns:
-            if isinstance(y, pd.DataFrame) and self.named:
+            if _has_names(y) and self.named:
                 raise ValueError(
                     f"The condition's columns {list(frame.columns)} are not those seen at fit, "
                     f"{self.columns} (same names, same order): conditions are matched by name."

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 
-__all__ = ["resolve_device", "seeded"]
+__all__ = ["resolve_device", "seeded", "to_device"]
 
 
 def resolve_device(device: str) -> str:
@@ -54,3 +55,10 @@ def seeded(seed: int, device: str) -> Iterator[None]:
     with torch.random.fork_rng(devices=devices, device_type="cuda"):
         torch.manual_seed(seed)
         yield
+
+
+def to_device(array, device: str) -> torch.Tensor | None:
+    """A float32 tensor of ``array`` on ``device`` (``None`` stays ``None``)."""
+    if array is None:
+        return None
+    return torch.as_tensor(np.asarray(array, dtype=np.float32), device=device)

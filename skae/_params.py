@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, InvalidParameterError, StrOptions
 
 from .modules import ACTIVATIONS
 
@@ -25,6 +25,7 @@ __all__ = [
     "SHARED_CONSTRAINTS",
     "SharedDefaults",
     "check_hidden_dims",
+    "check_no_bool_numbers",
     "check_routed_keys",
     "routed",
     "store_init_params",
@@ -169,6 +170,23 @@ def check_routed_keys(owner: str, params: dict[str, Any], regularizer_names: lis
                 f"Parameter 'regularizers__{key}' refers to regularizer {name!r}, which is not in "
                 f"regularizers={regularizer_names!r}. Use 'regularizers__<name>__<param>' with a "
                 "selected regularizer."
+            )
+
+
+def check_no_bool_numbers(estimator) -> None:
+    """Reject ``True``/``False`` where a number is expected (``bool`` is an ``int`` to Python).
+
+    scikit-learn's ``Interval`` constraints accept booleans, so ``latent_dim=True``
+    would silently train a one-unit code.
+    """
+    for name, constraints in estimator._parameter_constraints.items():
+        value = getattr(estimator, name, None)
+        if isinstance(value, (bool, np.bool_)) and "boolean" not in constraints and any(
+            isinstance(c, Interval) for c in constraints
+        ):
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {type(estimator).__name__} must be a number, not a boolean; "
+                f"got {value!r}."
             )
 
 

@@ -57,14 +57,25 @@ class ColumnStats:
 
 
 def column_stats(blocks: Iterable[np.ndarray]) -> ColumnStats:
-    """Merge the statistics of row blocks (in the order given)."""
-    stats = None
+    """Merge the statistics of row blocks (in the order given).
+
+    The blocks are accumulated relative to the first block's mean, so block
+    means stay small and exact even for data far from zero (a mean near 1e8
+    is only representable to 1.5e-8, which the merge would amplify).
+    """
+    stats = shift = None
     for block in blocks:
-        part = ColumnStats.of_block(block)
+        block = np.asarray(block, dtype=np.float64)
+        if shift is None:
+            with np.errstate(over="ignore", invalid="ignore"):
+                shift = block.mean(0)
+            shift = np.where(np.isfinite(shift), shift, 0.0)
+        part = ColumnStats.of_block(block - shift)
+        part = ColumnStats(part.n, part.mean, part.m2, block.min(0), block.max(0))
         stats = part if stats is None else stats.merge(part)
     if stats is None:
         raise ValueError("column_stats needs at least one block of rows.")
-    return stats
+    return ColumnStats(stats.n, stats.mean + shift, stats.m2, stats.min, stats.max)
 
 
 class Scaler:
@@ -87,25 +98,24 @@ class Scaler:
         *,
         feature_names: Sequence[str] | None = None,
         unit_interval: bool = False,
-        scaling_param: str | None = None,
     ) -> Scaler:
         """Fit from column statistics.
 
         Parameters
         ----------
         stats : ColumnStats
-        mode : {None, "global", "standard", "minmax"}
-            None: no scaling.  "global": centre each feature, divide by one
+        mode : {"auto", None, "global", "standard", "minmax"}
+            The ``scaling`` parameter.  "auto": "global", or no scaling for
+            data in [0, 1] (``unit_interval``).  None: no scaling.  "global": centre each feature, divide by one
             overall standard deviation.  "standard": centre and divide by each
             feature's standard deviation.  "minmax": map each feature to [0, 1].
         feature_names : sequence of str or None
             Used in error messages.
         unit_interval : bool
             The model needs scaled data in [0, 1] (Bernoulli likelihood, BCE loss).
-        scaling_param : str or None
-            The estimator's ``scaling`` parameter, for error messages.
         """
         names = list(feature_names) if feature_names is not None else None
+        scaling_param, mode = mode, (None if unit_interval else "global") if mode == "auto" else mode
 
         def column(j: int) -> str:
             return f"column {j}" + (f" ({names[j]!r})" if names is not None else "")

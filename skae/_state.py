@@ -20,7 +20,7 @@ from torch import nn
 
 from ._device import resolve_device, seeded
 from ._inference import InferenceRunner
-from ._params import check_routed_keys
+from ._params import check_no_bool_numbers, check_routed_keys
 from ._scaling import Scaler
 
 __all__ = ["FittedStateMixin"]
@@ -120,6 +120,7 @@ class FittedStateMixin:
 
     def _restore(self, state: dict[str, Any], device: str | None) -> None:
         self._validate_params()
+        check_no_bool_numbers(self)
         check_routed_keys(type(self).__name__, self._routed_params, self._regularizer_names())
         n_features = _int(state["n_features_in"], "n_features_in")
         self.n_features_in_ = n_features

@@ -1,8 +1,5 @@
-"""Training: the objectives (loss of one batch), the skorch net that runs them, and building it.
+"""Training: the skorch net that runs an objective (:mod:`skae._objectives`), and building it.
 
-* An :class:`Objective` (skorch's ``criterion_``) owns the loss of one batch:
-  the variant's data term, plus regularizer penalties, with the input
-  corruption applied in training.
 * :class:`TrainingNet`, a thin ``skorch.NeuralNet`` subclass, owns the loop:
   optimizer, callbacks, history, early stopping, device placement, pickling.
   It iterates over skae's datasets by slicing instead of per-row collation.
@@ -14,6 +11,9 @@
 
 from __future__ import annotations
 
+import copy
+import difflib
+import inspect
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -26,23 +26,19 @@ from torch import nn
 
 from . import plugins
 from ._datasets import BatchIterator, StreamingData, TensorData, ValidationSplit
-from ._elbo import elbo_terms, kl_term, posterior_params
+from ._objectives import Objective
 from ._params import routed
 from .exceptions import TrainingDivergedError
-from .losses import reconstruction_error
 from .modules import AutoEncoderModule
-from .regularizers import PenaltyContext
 from .spec import ModelSpec
 
 __all__ = [
     "AcceleratedTrainingNet",
-    "Objective",
-    "ReconstructionObjective",
     "TrainingNet",
-    "VAEObjective",
     "build_module",
     "build_net",
     "build_plugins",
+    "kept_after_divergence",
 ]
 
 OPTIMIZERS = {
@@ -52,91 +48,23 @@ OPTIMIZERS = {
     "rmsprop": torch.optim.RMSprop,
 }
 _SKORCH_PREFIXES = ("optimizer", "callbacks", "iterator_train")
+_ITERATOR_PARAMS = ("batch_size", "shuffle")
 
 
 def _silent(*args, **kwargs):
     """A picklable sink that prints nothing."""
 
 
-# ------------------------------------------------------------------ objectives
-
-
-class Objective(nn.Module):
-    """The loss of one batch: a variant's data term, penalties, corruption.
-
-    Subclasses implement :meth:`data_term`, returning the batch-mean data loss
-    and the codes that penalties look at.
-    """
-
-    def __init__(self, regularizers=(), corruption=None):
-        super().__init__()
-        self.regularizers = list(regularizers)
-        self.corruption = corruption
-
-    def encode_codes(self, module, x, c):
-        """Codes as penalties see them (the posterior mean for VAEs)."""
-        return module.encode(x, c)
-
-    def transform_codes(self, codes, training):
-        for reg in self.regularizers:
-            codes = reg.transform_codes(codes, training)
-        return codes
-
-    def data_term(self, module, x_in, x, c, training):
-        raise NotImplementedError
-
-    def forward(self, module, batch, training: bool) -> torch.Tensor:
-        x, c = batch
-        x_in = self.corruption(x) if (training and self.corruption is not None) else x
-        loss, codes = self.data_term(module, x_in, x, c, training)
-        if training:
-            ctx = None
-            for reg in self.regularizers:
-                if not reg.weight:
-                    continue
-                if ctx is None:
-                    ctx = PenaltyContext(module, x_in, codes, lambda xx, cc: self.encode_codes(module, xx, cc), c)
-                penalty = reg.penalty(ctx)
-                if penalty is not None:
-                    loss = loss + reg.weight * penalty
-        return loss
-
-
-class ReconstructionObjective(Objective):
-    """Mean per-feature reconstruction error (``"mse"`` or ``"bce"``)."""
-
-    def __init__(self, regularizers=(), corruption=None, *, loss: str = "mse"):
-        super().__init__(regularizers, corruption)
-        self.loss = loss
-
-    def data_term(self, module, x_in, x, c, training):
-        codes = module.encode(x_in, c)
-        out = module.decode(self.transform_codes(codes, training), c)
-        return reconstruction_error(x, out, self.loss).mean(), codes
-
-
-class VAEObjective(Objective):
-    """Negative ELBO per sample, averaged: −E_q[log p(x|z)] + β KL(q ‖ p)."""
-
-    def __init__(self, regularizers=(), corruption=None, *, likelihood: str, beta: float, n_mc_samples: int,
-                 latent_dim: int):
-        super().__init__(regularizers, corruption)
-        self.likelihood, self.beta = likelihood, beta
-        self.n_mc_samples, self.latent_dim = n_mc_samples, latent_dim
-
-    def encode_codes(self, module, x, c):
-        return posterior_params(module, x, c)[0]
-
-    def data_term(self, module, x_in, x, c, training):
-        eps = torch.randn(self.n_mc_samples, x.shape[0], self.latent_dim, device=x.device, dtype=x.dtype)
-        mean, log_var, _, log_px = elbo_terms(
-            module, x, c, eps, self.likelihood, x_in=x_in, transform=lambda z: self.transform_codes(z, training),
-        )
-        kl = kl_term(module, mean, log_var, c)
-        return (self.beta * kl - log_px.mean(0)).mean(), mean
-
-
 # ------------------------------------------------------------------ nets
+
+
+def kept_after_divergence(epochs: int) -> str:
+    """What a diverged fit kept, and how to go on."""
+    return (
+        f"The estimator keeps the weights of epoch {epochs}, the last with a finite loss: it is fitted and usable "
+        "(history_ lists the finished epochs). To train on, lower the learning rate (set_params(lr=...)) and "
+        "call partial_fit; or refit."
+    )
 
 
 class TrainingNet(NeuralNet):
@@ -183,6 +111,36 @@ class TrainingNet(NeuralNet):
             loss = self.criterion_(self.module_, batch, training=False)
         return {"loss": loss, "y_pred": None}
 
+    def _remember_good_epoch(self) -> None:
+        self._good_epoch = (
+            copy.deepcopy(self.module_.state_dict()), copy.deepcopy(self.optimizer_.state_dict()), len(self.history)
+        )
+
+    def on_epoch_end(self, net, **kwargs):
+        super().on_epoch_end(net, **kwargs)
+        # the last epoch that finished with a finite loss: what an interrupt or a divergence keeps
+        self._remember_good_epoch()
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        self._remember_good_epoch()  # before the first epoch of this call
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except (KeyboardInterrupt, TrainingDivergedError):
+            # skorch swallows a KeyboardInterrupt after this; either way the epoch in progress is undone
+            self.rewind_to_good_epoch()
+            raise
+
+    def rewind_to_good_epoch(self) -> int:
+        """Restore the weights and optimizer state of the last finished epoch (or of the call's start).
+
+        Returns the number of epochs the history keeps.
+        """
+        module_state, optimizer_state, epoch = self._good_epoch
+        self.module_.load_state_dict(module_state)
+        self.optimizer_.load_state_dict(optimizer_state)
+        del self.history[epoch:]  # the unfinished epoch's row
+        return epoch
+
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
@@ -199,10 +157,9 @@ class TrainingNet(NeuralNet):
         if not math.isfinite(loss):
             epoch = len(self.history)
             raise TrainingDivergedError(
-                f"The {prefix} loss became {loss} at epoch {epoch}. The weights of "
-                f"that epoch were discarded. Lower the learning rate (lr={self.lr}), "
-                "scale the input (scaling='standard'), reduce regularizer weights, or "
-                "check the data for extreme values."
+                f"The {prefix} loss became {loss} at epoch {epoch}. Lower the learning rate (lr={self.lr}), "
+                "scale the input (scaling='standard'), reduce regularizer weights, or check the data for "
+                "extreme values."
             )
         key = f"{prefix}_loss"
         previous = [row[key] for row in self.history[:-1] if key in row]
@@ -331,6 +288,15 @@ def build_module(architecture, params: Mapping[str, Any], spec: ModelSpec, *, en
         )
     except TypeError as exc:
         raise TypeError(f"architecture={architecture!r} rejected its parameters {sorted(params)}: {exc}") from exc
+    accepted = [p for p in inspect.signature(AutoEncoderModule).parameters if p not in ("encoder", "decoder")]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        hint = difflib.get_close_matches(unknown[0], accepted, n=1)
+        raise TypeError(
+            f"module__{unknown[0]} is not a parameter of skae's module."
+            + (f" Did you mean module__{hint[0]}?" if hint else "")
+            + f" It takes {['module__' + a for a in accepted]}."
+        )
     return AutoEncoderModule(encoder, decoder, **options)
 
 
@@ -384,12 +350,25 @@ def build_net(params: Mapping[str, Any], routed: Mapping[str, Mapping[str, Any]]
         train_split=ValidationSplit(params["validation_fraction"]) if use_valid else None,
         callbacks=callbacks, verbose=params["verbose"], compile=params["compile"], **placement, **skorch_params,
     )
+    unknown = sorted(set(routed["iterator_train"]) - set(_ITERATOR_PARAMS))
+    if unknown:
+        raise TypeError(
+            f"iterator_train__{unknown[0]} is not a parameter of skae's batch iterator, which slices batches "
+            f"from tensors (no DataLoader, no workers); it takes {['iterator_train__' + p for p in _ITERATOR_PARAMS]}."
+        )
     try:
         net.initialize()
     except TypeError as exc:
-        names = sorted(f"{p}__{k}" for p in ("optimizer", "iterator_train") for k in routed[p])
+        names = sorted(f"optimizer__{k}" for k in routed["optimizer"])
         raise TypeError(
-            f"Building the optimizer or data iterator failed with the routed parameters {names}: "
+            f"Building the optimizer failed with the routed parameters {names}: "
             f"{exc}. Check their names against {getattr(optimizer, '__name__', optimizer)}'s signature."
         ) from exc
+    known = [name for name, _ in net.callbacks_]
+    for key in routed["callbacks"]:
+        if key.split("__", 1)[0] not in known:
+            raise ValueError(
+                f"callbacks__{key} refers to a callback named {key.split('__', 1)[0]!r}; this net's callbacks "
+                f"are {known}. Use callbacks__<name>__<param> with one of them."
+            )
     return net

@@ -6,9 +6,9 @@ import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseAutoEncoder
+from ._objectives import ReconstructionObjective
 from ._params import DEFAULTS as D
 from ._params import store_init_params
-from ._training import ReconstructionObjective
 from .sampling import CodeMixture
 
 __all__ = ["AutoEncoder"]

@@ -15,6 +15,7 @@ the input (images stay images).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -83,9 +84,13 @@ class Rows:
             for _ in self.blocks():
                 pass
 
-    def scaled(self, scaler: Scaler) -> ScaledRows:
-        """The rows seen through ``scaler``, scaled one slice at a time (for inference)."""
-        return ScaledRows(self, scaler)
+    def scaled(self, scaler: Scaler, unit_interval: bool = False) -> ScaledRows:
+        """The rows seen through ``scaler``, scaled one slice at a time (for inference).
+
+        With ``unit_interval``, a model that needs data in [0, 1] warns (once) when
+        the scaled rows leave it.
+        """
+        return ScaledRows(self, scaler, unit_interval)
 
     def training_data(self, scaler: Scaler, device: str, conditions: torch.Tensor | None):
         """Scaled tensors on ``device``, or a block stream for rows on disk."""
@@ -108,8 +113,8 @@ class Rows:
 class ScaledRows:
     """Rows seen through a scaler; ``[start:stop]`` reads (from disk), checks and scales that slice."""
 
-    def __init__(self, rows: Rows, scaler: Scaler):
-        self.rows, self.scaler = rows, scaler
+    def __init__(self, rows: Rows, scaler: Scaler, unit_interval: bool = False):
+        self.rows, self.scaler, self.unit_interval = rows, scaler, unit_interval
         self.dtype = rows.dtype
 
     def __len__(self) -> int:
@@ -122,7 +127,16 @@ class ScaledRows:
             _check_finite_block(block, start)
         else:
             block = self.rows.values[start:stop]
-        return self.scaler.transform(block)
+        scaled = self.scaler.transform(block)
+        if self.unit_interval and len(scaled) and (scaled.min() < 0 or scaled.max() > 1):
+            self.unit_interval = False  # once per call
+            warnings.warn(
+                f"X has values outside [0, 1] (rows {start}-{stop - 1} range over [{scaled.min():.4g}, "
+                f"{scaled.max():.4g}] after scaling), but this model's Bernoulli/BCE likelihood is defined on "
+                "[0, 1]: such rows score as anomalous. Rescale X the way the training data was scaled.",
+                UserWarning, stacklevel=4,
+            )
+        return scaled
 
 
 def validate_rows(estimator, X, *, reset: bool, image_shape: tuple[int, ...] | None = None) -> Rows:

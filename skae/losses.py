@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
+    "bce_error",
     "bernoulli_log_likelihood",
     "gaussian_log_likelihood",
     "kl_normal",
@@ -31,9 +32,22 @@ def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, log_sigma: torc
     return -0.5 * (z.square() + _LOG_2PI).sum(-1) - log_sigma.sum(-1)
 
 
+def bce_error(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy per element, extended to targets outside [0, 1].
+
+    The cross-entropy of a target above 1 (or below 0) falls without bound as the
+    logit grows, so a row far outside the data's range would look *more* likely
+    than real rows.  Targets are clipped to [0, 1] and their squared distance to
+    the interval is added: inside [0, 1] this is the usual cross-entropy, outside
+    it grows with the distance.
+    """
+    inside = x.clamp(0.0, 1.0)
+    return F.binary_cross_entropy_with_logits(logits, inside, reduction="none") + (x - inside).square()
+
+
 def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-    """log Bernoulli(x | sigmoid(logits)) summed over features (x in [0, 1])."""
-    return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
+    """log Bernoulli(x | sigmoid(logits)) summed over features (see :func:`bce_error` outside [0, 1])."""
+    return -bce_error(x, logits).sum(-1)
 
 
 def normal_log_density(z: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -70,5 +84,5 @@ def reconstruction_error(x: torch.Tensor, output: torch.Tensor, loss: str) -> to
     if loss == "mse":
         return (x - output).square().mean(-1)
     if loss == "bce":
-        return F.binary_cross_entropy_with_logits(output, x, reduction="none").mean(-1)
+        return bce_error(x, output).mean(-1)
     raise ValueError(f"Unknown loss {loss!r}; expected 'mse' or 'bce'.")

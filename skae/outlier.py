@@ -81,6 +81,12 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         """Fit the autoencoder on X and set the threshold from the training scores."""
         self._validate_params()
         rows = validate_rows(self, X, reset=True)
+        if self.estimator is not None and self.estimator.__sklearn_tags__().target_tags.required:
+            raise ValueError(
+                f"{type(self).__name__} wraps unconditional estimators: {type(self.estimator).__name__} needs "
+                "its condition y at every call, which score_samples(X) and predict(X) cannot pass. Score it "
+                "directly instead: -estimator.score_samples(X, y) is an anomaly score given y."
+            )
         if self.score_type in ("elbo", "iwae") and not hasattr(self.estimator, "likelihood"):
             raise ValueError(f"score_type={self.score_type!r} needs a VAE estimator; got {type(self.estimator).__name__}.")
         estimator = clone(self.estimator) if self.estimator is not None else AutoEncoder(latent_dim=2)

@@ -95,7 +95,16 @@ def get_plugin_manager() -> pluggy.PluginManager:
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
     allowed = os.environ.get(ALLOW_LIST_ENV)
     allowed = None if allowed is None else {s.strip() for s in allowed.split(",") if s.strip()}
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+    entry_points = list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+    unknown = sorted((allowed or set()) - {ep.name for ep in entry_points})
+    if unknown:
+        warnings.warn(
+            f"{ALLOW_LIST_ENV} names {unknown}, but no installed distribution declares such a "
+            f"{ENTRY_POINT_GROUP!r} entry point (installed: {sorted(ep.name for ep in entry_points)}).",
+            PluginWarning,
+            stacklevel=3,
+        )
+    for ep in entry_points:
         if allowed is not None and ep.name not in allowed:
             continue
         dist = ep.dist.name if ep.dist is not None else "unknown distribution"
@@ -109,7 +118,9 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
             except pluggy.PluginValidationError:
                 pm.unregister(name=ep.name)
                 raise
-        except Exception as exc:  # a broken plugin must not break skae
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a broken plugin must not break skae, not even by exiting at import
             warnings.warn(
                 f"skae plugin {ep.name!r} from distribution {dist!r} could not be "
                 f"loaded and was skipped: {type(exc).__name__}: {exc}. Fix or "
@@ -181,9 +192,9 @@ def _collect(kind: str) -> dict[str, Registration]:
 
         try:
             impl.function(register=register_one)
-        except PluginError:
+        except (PluginError, KeyboardInterrupt):
             raise
-        except Exception as exc:
+        except BaseException as exc:
             raise PluginError(
                 f"plugin {plugin_name!r} (distribution {dist!r}) failed in "
                 f"{KINDS[kind]}: {type(exc).__name__}: {exc}"

@@ -13,9 +13,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAutoEncoder
 from ._elbo import elbo_terms, iwae, kl_term, posterior_params, row_noise
+from ._objectives import VAEObjective
 from ._params import DEFAULTS as D
 from ._params import store_init_params
-from ._training import VAEObjective
 from .sampling import StandardNormal
 
 __all__ = ["VAE", "BetaVAE"]
@@ -176,7 +176,7 @@ class VAE(BaseAutoEncoder):
             mean, log_var = posterior_params(module, x, c)
             return mean, torch.exp(0.5 * log_var)
 
-        mean, std = self._run(encode, rows.scaled(self.scaler_), self._conditions(y, len(rows)))
+        mean, std = self._run(encode, self._scaled(rows), self._conditions(y, len(rows)))
         if kind == "mean":
             return mean
         if kind == "mean_std":
@@ -232,8 +232,8 @@ class VAE(BaseAutoEncoder):
             return super().score_samples(X, y)
         if method not in ("elbo", "iwae"):
             raise ValueError(f"method must be 'elbo', 'iwae' or 'reconstruction'; got {method!r}.")
-        k = n_samples or (10 if method == "elbo" else 100)
-        if not isinstance(k, numbers.Integral) or k < 1:
+        k = (10 if method == "elbo" else 100) if n_samples is None else n_samples
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
             raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
         rows = self._rows(X)
         likelihood, seed, latent_dim = self.model_spec_.likelihood, self._seed, self.model_spec_.latent_dim
@@ -245,7 +245,7 @@ class VAE(BaseAutoEncoder):
             mean, log_var, _, log_px = elbo_terms(module, x, c, eps, likelihood)
             return log_px.mean(0) - kl_term(module, mean, log_var, c)
 
-        scores = self._run(score, rows.scaled(self.scaler_), self._conditions(y, len(rows)), chunk=max(1, 2**16 // k))
+        scores = self._run(score, self._scaled(rows), self._conditions(y, len(rows)), chunk=max(1, 2**16 // k))
         if likelihood == "gaussian":
             # change of variables from the scaled data back to X's units
             scores = scores - np.log(self.scaler_.scale).sum()

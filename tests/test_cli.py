@@ -46,7 +46,7 @@ def test_detector_and_conditional_from_the_command_line(table, tmp_path, capsys)
     assert main(["fit", str(path), "--estimator", "AutoEncoderOutlierDetector", "-p", "contamination=0.1",
                  "-p", "estimator__max_epochs=3", "--out", str(det)]) == 0
     capsys.readouterr()
-    assert main(["transform", str(det), str(path), "--method", "predict"]) == 0
+    assert main(["transform", str(det), str(path), "--method", "predict", "--allow-pickle"]) == 0
     pred = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))["prediction"]
     assert set(pred) == {-1, 1} and (pred == -1).sum() == 20
     cvae = tmp_path / "cvae.skae"
