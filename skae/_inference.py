@@ -1,48 +1,101 @@
-"""Running a trained module over rows: chunked, in inference mode, results written in place."""
+"""Running a trained module over rows: in float32, in chunks, each row's result independent of its neighbours.
+
+scikit-learn asks that a row's result not depend on the other rows passed with
+it (``check_methods_subset_invariance``).  On the CPU, a float32 matrix product
+gives a row the same bits whatever its neighbours, *except* that some kernels
+(narrow outputs over inputs whose width is not a multiple of 4) sum in another
+order when the row does not start on a 16-byte boundary, and products of fewer
+than 4 rows take another kernel.  So rows are laid out in lanes: a row is always
+computed at a position whose index modulo 4 is a function of its own bits, and
+elementwise kernels (which finish a tensor's last elements with scalar code)
+never reach a real row: every chunk ends in padding rows.  Exact duplicates are
+computed once.  Results are
+then bit-identical across batchings (tests/test_inference.py), at about the
+cost of a plain float32 pass, and are returned in the input's float dtype.
+
+On CUDA, kernels are chosen by batch size, so results agree across batchings to
+float32 rounding rather than bit for bit; chunks are passed as they come.
+"""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["INFERENCE_CHUNK", "InferenceRunner"]
+__all__ = ["INFERENCE_CHUNK", "InferenceRunner", "lane_layout"]
 
-INFERENCE_CHUNK = 16384
+INFERENCE_CHUNK = 4096  # rows per chunk: small enough that conversion and scaling stay in cache
+LANES = 4  # 16-byte alignment of float32 rows
+# elementwise kernels compute the last (numel mod 2 x vector width) elements with scalar code, which can
+# differ in the last bit: trailing padding rows keep every real row in the vector loop (also keeps at
+# least 4 rows per matrix product)
+_TAIL_ROWS = 32
+_MIX = np.uint32(2654435761)  # Knuth's multiplicative hash
+
+
+class _Layout:
+    """Where each row of a chunk goes in the padded batch, and how results come back."""
+
+    def __init__(self, keys: np.ndarray, parts: list[np.ndarray | None]):
+        n = len(keys)
+        self.first = np.arange(n)
+        self.back = self.first
+        if n > 1:
+            _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+            if len(first) < n:  # duplicates, or keys that collide: share a result only between identical rows
+                dup = np.flatnonzero(first[inverse] != self.first)
+                identical = all(
+                    (p.reshape(n, -1)[dup] == p.reshape(n, -1)[first[inverse[dup]]]).all() for p in parts if p is not None
+                )
+                if identical:
+                    self.first, self.back = first, inverse
+        unique_keys = keys[self.first]
+        lanes = ((unique_keys * _MIX) >> np.uint32(30)).astype(np.intp)  # top two bits: lane 0..3
+        order = np.argsort(lanes, kind="stable")
+        counts = np.bincount(lanes, minlength=LANES)
+        rank = np.empty(len(lanes), dtype=np.intp)
+        rank[order] = np.arange(len(lanes)) - np.repeat(np.cumsum(counts) - counts, counts)
+        self.slots = lanes + LANES * rank
+        self.size = LANES * int(counts.max()) + _TAIL_ROWS
+
+    def pad(self, part: np.ndarray) -> np.ndarray:
+        out = np.zeros((self.size, *part.shape[1:]), dtype=np.float32)
+        out[self.slots] = part if len(self.first) == len(part) else part[self.first]
+        return out
+
+    def unpad(self, result: np.ndarray) -> np.ndarray:
+        return result[self.slots][self.back]
+
+
+def lane_layout(parts: list[np.ndarray | None]) -> _Layout:
+    """The lane layout of one chunk of float32 rows (``parts``: the row arrays fed to the module)."""
+    keys = None
+    for p in parts:
+        if p is not None:
+            # a wrapped sum of the float32 bit patterns: exact and order-free, a function of the row alone
+            part_keys = p.reshape(len(p), -1).view(np.uint32).sum(axis=1, dtype=np.uint32)
+            keys = part_keys if keys is None else keys * _MIX + part_keys
+    return _Layout(keys, parts)
 
 
 class InferenceRunner:
-    """Applies ``fn(module, *tensor_chunks)`` to row chunks of numpy-like sources.
-
-    float32 input runs the trained float32 module.  Other input runs a float64
-    copy of it (cached until the weights change), so a row's result does not
-    depend on which rows share its chunk.
-    """
-
-    def __init__(self):
-        self._float64: nn.Module | None = None
+    """Applies ``fn(module, *tensor_chunks)`` to row chunks of numpy-like sources."""
 
     def reset(self) -> None:
-        """Forget cached copies: the weights changed."""
-        self._float64 = None
-
-    def module_for(self, module: nn.Module, dtype: np.dtype) -> nn.Module:
-        if dtype == np.float32:
-            return module
-        if self._float64 is None:
-            self._float64 = copy.deepcopy(module).double().eval()
-        return self._float64
+        """The weights changed (nothing is cached today; kept as the place to drop caches)."""
 
     def apply(self, module: nn.Module, fn: Callable, *sources, device: str, dtype=None,
               chunk: int = INFERENCE_CHUNK):
-        """Run ``fn`` over chunks of ``sources`` (sliceable, ``None`` allowed) and return numpy arrays."""
+        """Run ``fn`` over chunks of ``sources`` (sliceable, ``None`` allowed) and return numpy arrays.
+
+        Results are float32 for float32 input and float64 otherwise (``dtype`` overrides).
+        """
         first = next(a for a in sources if a is not None)
         dtype = np.dtype(dtype or (np.float32 if first.dtype == np.float32 else np.float64))
-        module = self.module_for(module, dtype)
-        tdtype = torch.float32 if dtype == np.float32 else torch.float64
+        lanes = torch.device(device).type == "cpu"
         was_training = module.training
         module.eval()
         n = len(first)
@@ -50,24 +103,23 @@ class InferenceRunner:
         try:
             with torch.inference_mode():
                 for start in range(0, n, chunk):
-                    parts = [
-                        None if a is None else torch.as_tensor(np.asarray(a[start:start + chunk]), device=device).to(tdtype)
-                        for a in sources
-                    ]
-                    out = fn(module, *parts)
+                    parts = [None if a is None else np.asarray(a[start:start + chunk], dtype=np.float32)
+                             for a in sources]
+                    layout = lane_layout(parts) if lanes else None
+                    tensors = [None if p is None else torch.from_numpy(layout.pad(p) if lanes else p).to(device)
+                               for p in parts]
+                    out = fn(module, *tensors)
                     out = out if isinstance(out, tuple) else (out,)
                     if results is None:
                         # written in place: collecting chunk outputs and concatenating them doubled the
                         # peak memory and fragmented the heap (RSS grew with n on large inputs)
                         results = tuple(np.empty((n, *o.shape[1:]), dtype=dtype) for o in out)
+                    stop = min(start + chunk, n)
                     for res, o in zip(results, out):
-                        res[start:start + len(o)] = o.cpu().numpy()
+                        o = o.cpu().numpy()
+                        res[start:stop] = layout.unpad(o) if lanes else o
         finally:
             module.train(was_training)
         if results is None:
             return np.empty((0,), dtype=dtype)
         return results if len(results) > 1 else results[0]
-
-    def __getstate__(self):
-        # a cache, and CUDA tensors in it would not unpickle on a CPU-only machine
-        return {"_float64": None}

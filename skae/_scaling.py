@@ -169,9 +169,10 @@ class Scaler:
     def is_identity(self) -> bool:
         return not self.mean.any() and bool((self.scale == 1).all())
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        """Scaled copy of X; float32 stays float32, anything else becomes float64."""
-        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    def transform(self, X: np.ndarray, dtype=None) -> np.ndarray:
+        """Scaled copy of X in ``dtype`` (default: float32 stays float32, anything else becomes float64)."""
+        if dtype is None:
+            dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
         if self.is_identity:
             return X.astype(dtype, copy=False)
         Xs = np.subtract(X, self.mean.astype(dtype), dtype=dtype)

@@ -111,7 +111,11 @@ class Rows:
 
 
 class ScaledRows:
-    """Rows seen through a scaler; ``[start:stop]`` reads (from disk), checks and scales that slice."""
+    """Rows seen through a scaler; ``[start:stop]`` reads (from disk), checks and scales that slice.
+
+    Slices come back in float32, the dtype the network computes in; ``dtype`` is
+    the dtype results are returned in (the input's).
+    """
 
     def __init__(self, rows: Rows, scaler: Scaler, unit_interval: bool = False):
         self.rows, self.scaler, self.unit_interval = rows, scaler, unit_interval
@@ -123,11 +127,11 @@ class ScaledRows:
     def __getitem__(self, index: slice) -> np.ndarray:
         start, stop, _ = index.indices(len(self.rows))
         if self.rows.on_disk:
-            block = read_rows(self.rows.values, start, stop).astype(self.dtype, copy=False)
+            block = read_rows(self.rows.values, start, stop)
             _check_finite_block(block, start)
         else:
             block = self.rows.values[start:stop]
-        scaled = self.scaler.transform(block)
+        scaled = self.scaler.transform(block, dtype=np.float32)
         if self.unit_interval and len(scaled) and (scaled.min() < 0 or scaled.max() > 1):
             self.unit_interval = False  # once per call
             warnings.warn(
