@@ -1,16 +1,28 @@
-"""skae: scikit-learn compatible autoencoders on PyTorch, built on skorch."""
+"""skae: scikit-learn compatible autoencoders on PyTorch, built on skorch.
+
+The estimators are imported on first use (PEP 562), so ``import skae`` and the
+command line's ``--help`` do not pay for importing torch, scikit-learn and skorch.
+"""
 
 from __future__ import annotations
 
-from .autoencoder import AutoEncoder
-from .conditional import ConditionalVAE
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .exceptions import ModelFileError, PluginError, PluginWarning, TrainingDivergedError
 from .hookspecs import hookimpl
-from .outlier import AutoEncoderOutlierDetector
-from .persistence import load, save
-from .vae import VAE, BetaVAE
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "AutoEncoder": "skae.autoencoder",
+    "AutoEncoderOutlierDetector": "skae.outlier",
+    "BetaVAE": "skae.vae",
+    "ConditionalVAE": "skae.conditional",
+    "VAE": "skae.vae",
+    "load": "skae.persistence",
+    "save": "skae.persistence",
+}
 
 __all__ = [
     "AutoEncoder",
@@ -27,3 +39,22 @@ __all__ = [
     "save",
     "__version__",
 ]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from .autoencoder import AutoEncoder
+    from .conditional import ConditionalVAE
+    from .outlier import AutoEncoderOutlierDetector
+    from .persistence import load, save
+    from .vae import VAE, BetaVAE
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'skae' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

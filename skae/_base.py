@@ -134,7 +134,7 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, TransformerMixin, Bas
     def _fit(self, X, y, continue_training: bool):
         if continue_training and hasattr(self, "net_"):
             rows = validate_rows(self, X, reset=False, image_shape=self.image_shape_)
-            rows.check_finite()  # before any weight changes
+            self.scaler_.check_range(rows.stats(), unit_interval=self._unit_interval())  # before any weight change
             data = rows.training_data(self.scaler_, self.device_, to_device(self._conditions(y, len(rows)), self.device_))
             self.net_.set_params(lr=self.lr, max_epochs=self.max_epochs)
             try:
@@ -233,7 +233,8 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, TransformerMixin, Bas
 
     def _rows(self, X) -> Rows:
         check_is_fitted(self, "net_")
-        return validate_rows(self, X, reset=False, image_shape=self.image_shape_)
+        # NaN/inf are found chunk by chunk where the rows are scaled (data.ScaledRows), not in a separate pass
+        return validate_rows(self, X, reset=False, image_shape=self.image_shape_, check_finite=False)
 
     def _scaled(self, rows: Rows):
         """The rows through the fitted scaler; Bernoulli/BCE models warn about values outside [0, 1]."""

@@ -37,20 +37,20 @@ def prior_params(module, c, like: torch.Tensor):
     return zeros, zeros
 
 
-def log_likelihood(module, x, out, likelihood: str):
+def log_likelihood(module, x, out, likelihood: str, in_range: bool = False):
     """log p(x | z) per sample for decoder output ``out`` (mean or logits)."""
     if likelihood == "bernoulli":
-        return bernoulli_log_likelihood(x, out)
+        return bernoulli_log_likelihood(x, out, in_range)
     return gaussian_log_likelihood(x, out, module.log_sigma0)
 
 
-def elbo_terms(module, x, c, eps, likelihood: str, x_in=None, transform=None):
+def elbo_terms(module, x, c, eps, likelihood: str, x_in=None, transform=None, in_range: bool = False):
     """The pieces of the ELBO with K reparametrised samples.
 
     ``eps`` has shape (K, n, L) or (K, 1, L) (the same draws for every row).
     Training passes the corrupted input as ``x_in`` (encoded instead of ``x``;
-    the likelihood stays on the clean ``x``) and the regularizers' code rewrite
-    as ``transform``.
+    the likelihood stays on the clean ``x``), the regularizers' code rewrite as
+    ``transform``, and ``in_range=True`` (its data are checked to suit the likelihood).
 
     Returns
     -------
@@ -66,7 +66,7 @@ def elbo_terms(module, x, c, eps, likelihood: str, x_in=None, transform=None):
         z = transform(z)
     cc = None if c is None else c.repeat(k, 1)
     out = module.decode(z.reshape(k * n, latent), cc).reshape(k, n, -1)
-    return mean, log_var, z, log_likelihood(module, x.expand(k, *x.shape), out, likelihood)
+    return mean, log_var, z, log_likelihood(module, x.expand(k, *x.shape), out, likelihood, in_range)
 
 
 def kl_term(module, mean, log_var, c):

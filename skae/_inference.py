@@ -1,5 +1,9 @@
 """Running a trained module over rows: in float32, in chunks, each row's result independent of its neighbours.
 
+float32 input takes a fast path (plain chunks; a row's result can differ in the
+last bit with the rows around it).  Everything below is about other input,
+float64 above all, which is what scikit-learn's contract is checked with.
+
 scikit-learn asks that a row's result not depend on the other rows passed with
 it (``check_methods_subset_invariance``).  On the CPU, a float32 matrix product
 gives a row the same bits whatever its neighbours, *except* that some kernels
@@ -27,7 +31,7 @@ from torch import nn
 
 __all__ = ["INFERENCE_CHUNK", "InferenceRunner", "lane_layout"]
 
-INFERENCE_CHUNK = 4096  # rows per chunk: small enough that conversion and scaling stay in cache
+INFERENCE_CHUNK = 1024  # rows per chunk: small enough that conversion and scaling stay in cache
 LANES = 4  # 16-byte alignment of float32 rows
 # elementwise kernels compute the last (numel mod 2 x vector width) elements with scalar code, which can
 # differ in the last bit: trailing padding rows keep every real row in the vector loop (also keeps at
@@ -43,7 +47,8 @@ class _Layout:
         n = len(keys)
         self.first = np.arange(n)
         self.back = self.first
-        if n > 1:
+        ordered = np.sort(keys)
+        if n > 1 and (ordered[1:] == ordered[:-1]).any():
             _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
             if len(first) < n:  # duplicates, or keys that collide: share a result only between identical rows
                 dup = np.flatnonzero(first[inverse] != self.first)
@@ -60,9 +65,13 @@ class _Layout:
         rank[order] = np.arange(len(lanes)) - np.repeat(np.cumsum(counts) - counts, counts)
         self.slots = lanes + LANES * rank
         self.size = LANES * int(counts.max()) + _TAIL_ROWS
+        used = np.zeros(self.size, dtype=bool)
+        used[self.slots] = True
+        self.unused = np.flatnonzero(~used)
 
     def pad(self, part: np.ndarray) -> np.ndarray:
-        out = np.zeros((self.size, *part.shape[1:]), dtype=np.float32)
+        out = np.empty((self.size, *part.shape[1:]), dtype=np.float32)
+        out[self.unused] = 0.0
         out[self.slots] = part if len(self.first) == len(part) else part[self.first]
         return out
 
@@ -71,12 +80,15 @@ class _Layout:
 
 
 def lane_layout(parts: list[np.ndarray | None]) -> _Layout:
-    """The lane layout of one chunk of float32 rows (``parts``: the row arrays fed to the module)."""
+    """The lane layout of one chunk of rows (``parts``: the row arrays fed to the module, float32 or float64)."""
     keys = None
     for p in parts:
         if p is not None:
-            # a wrapped sum of the float32 bit patterns: exact and order-free, a function of the row alone
-            part_keys = p.reshape(len(p), -1).view(np.uint32).sum(axis=1, dtype=np.uint32)
+            # a wrapped sum of the bit patterns: exact and order-free, a function of the row alone
+            bits = np.ascontiguousarray(p).reshape(len(p), -1).view(np.uint32 if p.dtype.itemsize == 4 else np.uint64)
+            part_keys = bits.sum(axis=1, dtype=bits.dtype)
+            part_keys = (part_keys ^ (part_keys >> np.uint64(32))).astype(np.uint32) if bits.dtype == np.uint64 \
+                else part_keys
             keys = part_keys if keys is None else keys * _MIX + part_keys
     return _Layout(keys, parts)
 
@@ -95,7 +107,10 @@ class InferenceRunner:
         """
         first = next(a for a in sources if a is not None)
         dtype = np.dtype(dtype or (np.float32 if first.dtype == np.float32 else np.float64))
-        lanes = torch.device(device).type == "cpu"
+        # float32 in, float32 out: the fast path, exact to float32 rounding across batchings; other input gets
+        # the lane layout and bit-identical rows
+        lanes = torch.device(device).type == "cpu" and dtype != np.float32
+        chunk = chunk if lanes else max(chunk, 4 * INFERENCE_CHUNK)
         was_training = module.training
         module.eval()
         n = len(first)
@@ -103,18 +118,24 @@ class InferenceRunner:
         try:
             with torch.inference_mode():
                 for start in range(0, n, chunk):
-                    parts = [None if a is None else np.asarray(a[start:start + chunk], dtype=np.float32)
-                             for a in sources]
-                    layout = lane_layout(parts) if lanes else None
-                    tensors = [None if p is None else torch.from_numpy(layout.pad(p) if lanes else p).to(device)
-                               for p in parts]
+                    stop = min(start + chunk, n)
+                    raws = [None if a is None else a.read(start, stop) if hasattr(a, "read") else np.asarray(a[start:stop])
+                            for a in sources]
+                    layout = lane_layout(raws) if lanes else None
+                    tensors = []
+                    for a, raw in zip(sources, raws):
+                        if raw is not None:
+                            batch = layout.pad(raw) if lanes else np.array(raw, dtype=np.float32)
+                            if hasattr(a, "finish"):  # scaled after the layout: one pass less over the data
+                                batch = a.finish(batch, raw, start)
+                            raw = torch.from_numpy(batch).to(device)
+                        tensors.append(raw)
                     out = fn(module, *tensors)
                     out = out if isinstance(out, tuple) else (out,)
                     if results is None:
                         # written in place: collecting chunk outputs and concatenating them doubled the
                         # peak memory and fragmented the heap (RSS grew with n on large inputs)
                         results = tuple(np.empty((n, *o.shape[1:]), dtype=dtype) for o in out)
-                    stop = min(start + chunk, n)
                     for res, o in zip(results, out):
                         o = o.cpu().numpy()
                         res[start:stop] = layout.unpad(o) if lanes else o

@@ -21,6 +21,10 @@ __all__ = ["Objective", "ReconstructionObjective", "VAEObjective"]
 class Objective(nn.Module):
     """The loss of one batch: a variant's data term, penalties, corruption.
 
+    Batches are training or validation data, whose range ``fit`` and
+    ``partial_fit`` check against the likelihood, so the data terms skip the
+    out-of-range extension scoring uses (:func:`skae.losses.bce_error`).
+
     Subclasses implement :meth:`data_term`, returning the batch-mean data loss
     and the codes that penalties look at.
     """
@@ -69,7 +73,7 @@ class ReconstructionObjective(Objective):
     def data_term(self, module, x_in, x, c, training):
         codes = module.encode(x_in, c)
         out = module.decode(self.transform_codes(codes, training), c)
-        return reconstruction_error(x, out, self.loss).mean(), codes
+        return reconstruction_error(x, out, self.loss, in_range=True).mean(), codes
 
 
 class VAEObjective(Objective):
@@ -88,9 +92,10 @@ class VAEObjective(Objective):
         eps = torch.randn(self.n_mc_samples, x.shape[0], self.latent_dim, device=x.device, dtype=x.dtype)
         mean, log_var, _, log_px = elbo_terms(
             module, x, c, eps, self.likelihood, x_in=x_in, transform=lambda z: self.transform_codes(z, training),
+            in_range=True,
         )
         kl = kl_term(module, mean, log_var, c)
-        return (self.beta * kl - log_px.mean(0)).mean(), mean
+        return self.beta * kl.mean() - log_px.mean(), mean
 
 
 # ------------------------------------------------------------------ nets

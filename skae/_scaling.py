@@ -61,21 +61,40 @@ def column_stats(blocks: Iterable[np.ndarray]) -> ColumnStats:
 
     The blocks are accumulated relative to the first block's mean, so block
     means stay small and exact even for data far from zero (a mean near 1e8
-    is only representable to 1.5e-8, which the merge would amplify).
+    is only representable to 1.5e-8, which the merge would amplify).  Each
+    block is processed in slices of about 1 MB of float64, which stay in the
+    processor's cache.
     """
-    stats = shift = None
+    stats = shift = buffer = None
     for block in blocks:
-        block = np.asarray(block, dtype=np.float64)
+        block = np.asarray(block)
         if shift is None:
             with np.errstate(over="ignore", invalid="ignore"):
-                shift = block.mean(0)
+                shift = np.asarray(block[: min(len(block), 4096)], dtype=np.float64).mean(0)
             shift = np.where(np.isfinite(shift), shift, 0.0)
-        part = ColumnStats.of_block(block - shift)
-        part = ColumnStats(part.n, part.mean, part.m2, block.min(0), block.max(0))
-        stats = part if stats is None else stats.merge(part)
+        step = max(16, (1 << 17) // max(block.shape[1], 1))
+        for start in range(0, len(block), step):
+            part = block[start:start + step]
+            if buffer is None or buffer.shape[0] < len(part):
+                buffer = np.empty((step, block.shape[1]), dtype=np.float64)
+            stats = _merge(stats, _slice_stats(part, shift, buffer[: len(part)]))
     if stats is None:
         raise ValueError("column_stats needs at least one block of rows.")
     return ColumnStats(stats.n, stats.mean + shift, stats.m2, stats.min, stats.max)
+
+
+def _slice_stats(part: np.ndarray, shift: np.ndarray, buffer: np.ndarray) -> ColumnStats:
+    """Two-pass statistics of ``part - shift`` (min and max of ``part`` itself), computed in ``buffer``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.subtract(part, shift, out=buffer)
+        mean = buffer.sum(0) / len(part)
+        buffer -= mean
+        m2 = np.einsum("ij,ij->j", buffer, buffer)
+    return ColumnStats(len(part), mean, m2, part.min(0).astype(np.float64), part.max(0).astype(np.float64))
+
+
+def _merge(stats: ColumnStats | None, part: ColumnStats) -> ColumnStats:
+    return part if stats is None else stats.merge(part)
 
 
 class Scaler:
@@ -157,13 +176,21 @@ class Scaler:
                 f"X's {column(j)} reaches {magnitude[j]:.3g}, beyond float32 after scaling={scaling_param!r} "
                 "(the network computes in float32). Rescale that column, or use scaling='standard'."
             )
-        if unit_interval and (lo.min() < 0 or hi.max() > 1):
-            raise ValueError(
-                f"A Bernoulli/BCE model needs data in [0, 1]; X (after scaling={scaling_param!r}) ranges "
-                f"over [{lo.min():.4g}, {hi.max():.4g}]. Rescale X (e.g. MinMaxScaler, or divide pixels "
-                "by 255) or use scaling='minmax'."
-            )
+        scaler.check_range(stats, unit_interval, scaling_param)
         return scaler
+
+    def check_range(self, stats: ColumnStats, unit_interval: bool, scaling_param: str | None = None) -> None:
+        """A Bernoulli/BCE model trains only on data in [0, 1] after scaling."""
+        if not unit_interval:
+            return
+        lo = ((stats.min - self.mean) / self.scale).min()
+        hi = ((stats.max - self.mean) / self.scale).max()
+        if lo < 0 or hi > 1:
+            where = f" (after scaling={scaling_param!r})" if scaling_param else " after the fitted scaling"
+            raise ValueError(
+                f"A Bernoulli/BCE model needs data in [0, 1]; X{where} ranges over [{lo:.4g}, {hi:.4g}]. "
+                "Rescale X (e.g. MinMaxScaler, or divide pixels by 255) or use scaling='minmax'."
+            )
 
     @property
     def is_identity(self) -> bool:
@@ -178,6 +205,30 @@ class Scaler:
         Xs = np.subtract(X, self.mean.astype(dtype), dtype=dtype)
         Xs /= self.scale.astype(dtype)
         return Xs
+
+    @property
+    def needs_precise_centring(self) -> bool:
+        """Some column's mean is large against its scale (e.g. 1e8 + N(0, 1)).
+
+        Casting such a column to float32 *before* centring it would lose its
+        variation (1e8 has a float32 resolution of 8); below 4 scales, casting
+        first costs at most a few float32 rounding steps.
+        """
+        return bool((np.abs(self.mean) > 4 * self.scale).any())
+
+    def centre_float32(self, X: np.ndarray) -> np.ndarray:
+        """``X − mean`` computed in X's precision, returned as float32 (the precise path)."""
+        out = np.empty(X.shape, dtype=np.float32)
+        np.subtract(X, self.mean, out=out, casting="same_kind")
+        return out
+
+    def scale_float32_(self, batch: np.ndarray, centred: bool) -> np.ndarray:
+        """Finish scaling a float32 batch in place: subtract the mean (unless ``centred``), divide by the scale."""
+        if not self.is_identity:
+            if not centred:
+                batch -= self.mean.astype(np.float32)
+            batch /= self.scale.astype(np.float32)
+        return batch
 
     def inverse_transform(self, Xs: np.ndarray) -> np.ndarray:
         if self.is_identity:

@@ -11,6 +11,7 @@ from ._conditions import ConditionEncoder
 from ._elbo import prior_params
 from ._params import DEFAULTS as D
 from ._params import store_init_params
+from .data import validate_rows
 from .modules import ConditionedMLP
 from .sampling import ConditionalGaussian
 from .vae import VAE
@@ -139,6 +140,11 @@ class ConditionalVAE(VAE):
         self.condition_columns_ = list(encoder.columns)
         self.classes_ = encoder.classes
         self.n_condition_features_ = encoder.n_features_out
+
+    def _rows(self, X):
+        # X's NaN/inf are reported before a missing condition y (scikit-learn checks that order)
+        check_is_fitted(self, "net_")
+        return validate_rows(self, X, reset=False, image_shape=self.image_shape_)
 
     def _conditions(self, y, n_samples):
         check_is_fitted(self, "condition_encoder_")

@@ -111,43 +111,69 @@ class Rows:
 
 
 class ScaledRows:
-    """Rows seen through a scaler; ``[start:stop]`` reads (from disk), checks and scales that slice.
+    """Rows seen through a scaler, for the inference runner (:mod:`skae._inference`).
 
-    Slices come back in float32, the dtype the network computes in; ``dtype`` is
-    the dtype results are returned in (the input's).
+    The runner reads a chunk with :meth:`read`, lays its rows out, and hands the
+    float32 batch to :meth:`finish`, which scales it in place and checks it:
+    scaling after the layout saves a pass over the data.  A column whose mean is
+    large against its scale is centred in the input's precision before anything
+    is cast to float32 (:attr:`Scaler.needs_precise_centring`).  NaN/inf are
+    reported here with their row number, so inference needs no separate pass
+    over X; ``dtype`` is the dtype results are returned in (the input's).
     """
 
     def __init__(self, rows: Rows, scaler: Scaler, unit_interval: bool = False):
         self.rows, self.scaler, self.unit_interval = rows, scaler, unit_interval
         self.dtype = rows.dtype
+        self.precise = scaler.needs_precise_centring
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __getitem__(self, index: slice) -> np.ndarray:
-        start, stop, _ = index.indices(len(self.rows))
-        if self.rows.on_disk:
-            block = read_rows(self.rows.values, start, stop)
-            _check_finite_block(block, start)
-        else:
-            block = self.rows.values[start:stop]
-        scaled = self.scaler.transform(block, dtype=np.float32)
-        if self.unit_interval and len(scaled) and (scaled.min() < 0 or scaled.max() > 1):
-            self.unit_interval = False  # once per call
-            warnings.warn(
-                f"X has values outside [0, 1] (rows {start}-{stop - 1} range over [{scaled.min():.4g}, "
-                f"{scaled.max():.4g}] after scaling), but this model's Bernoulli/BCE likelihood is defined on "
-                "[0, 1]: such rows score as anomalous. Rescale X the way the training data was scaled.",
-                UserWarning, stacklevel=4,
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` as stored (float32 or float64), or centred float32 on the precise path."""
+        block = read_rows(self.rows.values, start, stop) if self.rows.on_disk else self.rows.values[start:stop]
+        if self.rows.on_disk or self.precise:
+            with np.errstate(invalid="ignore"):
+                _check_finite_block(block, start)
+        block = np.asarray(block)
+        if block.dtype not in (np.float32, np.float64):
+            block = block.astype(np.float64)
+        return self.scaler.centre_float32(block) if self.precise else block
+
+    def finish(self, batch: np.ndarray, raw: np.ndarray, start: int) -> np.ndarray:
+        """Scale the laid-out float32 ``batch`` of rows ``raw`` in place and check it."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.scaler.scale_float32_(batch, centred=self.precise)
+            finite = np.isfinite(batch.sum()) or np.isfinite(batch).all()
+        if not finite:
+            _check_finite_block(raw, start)
+            with np.errstate(over="ignore", invalid="ignore"):
+                bad = int(np.flatnonzero(~np.isfinite(batch).all(axis=0))[0])
+            raise ValueError(
+                f"X's column {bad} reaches {np.abs(np.asarray(raw[:, bad], dtype=np.float64)).max():.3g}, beyond "
+                "float32 after the fitted scaling (the network computes in float32). Rescale or clip that column."
             )
-        return scaled
+        if self.unit_interval and len(raw):
+            lo, hi = float(batch.min()), float(batch.max())  # padding rows sit at the image of 0
+            if lo < 0 or hi > 1:
+                self.unit_interval = False  # once per call
+                warnings.warn(
+                    f"X has values outside [0, 1] (rows {start}-{start + len(raw) - 1} range over [{lo:.4g}, "
+                    f"{hi:.4g}] after scaling), but this model's Bernoulli/BCE likelihood is defined on [0, 1]: "
+                    "such rows score as anomalous. Rescale X the way the training data was scaled.",
+                    UserWarning, stacklevel=4,
+                )
+        return batch
 
 
-def validate_rows(estimator, X, *, reset: bool, image_shape: tuple[int, ...] | None = None) -> Rows:
+def validate_rows(estimator, X, *, reset: bool, image_shape: tuple[int, ...] | None = None,
+                  check_finite: bool = True) -> Rows:
     """Validate X for ``estimator`` (recording ``n_features_in_`` etc. when ``reset``).
 
     ``image_shape`` is the (C, H, W) image arrays must have, or None when the
-    estimator takes only 2-D X.
+    estimator takes only 2-D X.  ``check_finite=False`` leaves NaN/inf to be
+    found where the rows are read (:class:`ScaledRows` does it for inference).
     """
     if isinstance(X, np.memmap):
         if X.ndim != 2:
@@ -160,7 +186,7 @@ def validate_rows(estimator, X, *, reset: bool, image_shape: tuple[int, ...] | N
         return Rows(X, on_disk=True, input_shape=X.shape)
     shape = tuple(getattr(X, "shape", ()))
     flat = _flatten_images(X, image_shape, type(estimator).__name__)
-    values = validate_data(estimator, flat, dtype=_FLOAT_DTYPES, reset=reset)
+    values = validate_data(estimator, flat, dtype=_FLOAT_DTYPES, reset=reset, ensure_all_finite=check_finite)
     return Rows(values, on_disk=False, input_shape=shape if len(shape) >= 3 else values.shape)
 
 
@@ -216,9 +242,12 @@ def take_rows(X, mask: np.ndarray):
 
 
 def _check_finite_block(block: np.ndarray, start: int) -> None:
-    if not np.isfinite(block).all():
-        bad = int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0]) + start
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(block)
+    if not finite.all():
+        bad = int(np.flatnonzero(~finite.all(axis=1))[0])
+        what = "NaN" if np.isnan(block[bad]).any() else "infinity"
         raise ValueError(
-            f"Input X contains NaN or infinity (first in row {bad}). Impute or drop those rows "
-            "(e.g. sklearn.impute.SimpleImputer) before fitting."
+            f"Input X contains {what} (first in row {bad + start}). Impute or drop those rows "
+            "(e.g. sklearn.impute.SimpleImputer)."
         )

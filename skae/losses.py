@@ -32,22 +32,25 @@ def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, log_sigma: torc
     return -0.5 * (z.square() + _LOG_2PI).sum(-1) - log_sigma.sum(-1)
 
 
-def bce_error(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+def bce_error(x: torch.Tensor, logits: torch.Tensor, in_range: bool = False) -> torch.Tensor:
     """Binary cross-entropy per element, extended to targets outside [0, 1].
 
     The cross-entropy of a target above 1 (or below 0) falls without bound as the
     logit grows, so a row far outside the data's range would look *more* likely
     than real rows.  Targets are clipped to [0, 1] and their squared distance to
     the interval is added: inside [0, 1] this is the usual cross-entropy, outside
-    it grows with the distance.
+    it grows with the distance.  ``in_range=True`` skips the extension for data
+    known to lie in [0, 1] (training data, checked at fit).
     """
+    if in_range:
+        return F.binary_cross_entropy_with_logits(logits, x, reduction="none")
     inside = x.clamp(0.0, 1.0)
     return F.binary_cross_entropy_with_logits(logits, inside, reduction="none") + (x - inside).square()
 
 
-def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor, in_range: bool = False) -> torch.Tensor:
     """log Bernoulli(x | sigmoid(logits)) summed over features (see :func:`bce_error` outside [0, 1])."""
-    return -bce_error(x, logits).sum(-1)
+    return -bce_error(x, logits, in_range).sum(-1)
 
 
 def normal_log_density(z: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -75,14 +78,14 @@ def kl_normal(
     ).sum(-1)
 
 
-def reconstruction_error(x: torch.Tensor, output: torch.Tensor, loss: str) -> torch.Tensor:
+def reconstruction_error(x: torch.Tensor, output: torch.Tensor, loss: str, in_range: bool = False) -> torch.Tensor:
     """Per-sample reconstruction error, averaged over features.
 
     ``output`` is the decoder's raw output: the reconstruction for ``"mse"``,
-    logits for ``"bce"``.
+    logits for ``"bce"`` (``in_range`` as in :func:`bce_error`).
     """
     if loss == "mse":
         return (x - output).square().mean(-1)
     if loss == "bce":
-        return bce_error(x, output).mean(-1)
+        return bce_error(x, output, in_range).mean(-1)
     raise ValueError(f"Unknown loss {loss!r}; expected 'mse' or 'bce'.")

@@ -119,7 +119,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
     def score_samples(self, X):
         """Normality score of each sample (higher = more normal)."""
         check_is_fitted(self, "offset_")
-        validate_rows(self, X, reset=False)
+        validate_rows(self, X, reset=False, check_finite=False)  # the estimator checks NaN/inf as it reads
         return self._estimator_scores(X)
 
     def decision_function(self, X):

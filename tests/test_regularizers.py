@@ -11,6 +11,7 @@ from skae.regularizers import PenaltyContext
 from skae.testing import check_regularizer
 
 FAST = dict(hidden_dims=(16,), max_epochs=3, random_state=0)
+FAST_1L = dict(max_epochs=3, random_state=0)
 
 
 def _fitted(small_X, **kw):
@@ -54,10 +55,42 @@ def test_contractive_matches_autograd_jacobian(small_X):
     expected = sum(
         torch.autograd.functional.jacobian(lambda v: encoder(v[None])[0], x).square().sum() for x in ctx.inputs
     ) / len(ctx.inputs)
-    got = plugins.get("regularizer", "contractive").factory().penalty(ctx)
+    got = plugins.get("regularizer", "contractive").factory(method="exact").penalty(ctx)
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
     got.backward()  # differentiable w.r.t. the encoder's parameters
     assert est.module_.encoder.net[0].weight.grad is not None
+
+
+@pytest.mark.parametrize("make", [
+    lambda X: AutoEncoder(latent_dim=3, hidden_dims=(), latent_activation="sigmoid", **FAST_1L).fit(X),
+    lambda X: AutoEncoder(latent_dim=3, hidden_dims=(), latent_activation="tanh", **FAST_1L).fit(X),
+    lambda X: AutoEncoder(latent_dim=3, hidden_dims=(), **FAST_1L).fit(X),
+    lambda X: __import__("skae").VAE(latent_dim=3, hidden_dims=(), **FAST_1L).fit(X),
+], ids=["sigmoid", "tanh", "linear", "VAE"])
+def test_contractive_closed_form_for_one_layer_encoders_matches_the_jacobian(make, small_X):
+    est = make(small_X)
+    module = est.module_
+    x = torch.as_tensor(est.scaler_.transform(small_X[:30]), dtype=torch.float32)
+    encode = (lambda xx, cc: module.encode(xx, cc)[:, :3])  # a VAE's codes: the posterior mean
+    ctx = PenaltyContext(module, x, encode(x, None), encode)
+    Contractive = plugins.get("regularizer", "contractive").factory
+    closed = Contractive(method="closed_form").penalty(ctx)
+    torch.testing.assert_close(closed, Contractive(method="exact").penalty(ctx), rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(Contractive().penalty(ctx), closed)  # "auto" takes the closed form here
+    closed.backward()
+    assert module.encoder.net[0].weight.grad is not None
+
+
+def test_contractive_projection_estimate_is_unbiased(small_X):
+    est = _fitted(small_X)  # a two-layer encoder: "auto" estimates
+    ctx = _ctx(est, small_X[:40])
+    Contractive = plugins.get("regularizer", "contractive").factory
+    exact = float(Contractive(method="exact").penalty(ctx))
+    torch.manual_seed(0)
+    draws = np.array([float(Contractive(method="projection").penalty(ctx)) for _ in range(3000)])
+    assert abs(draws.mean() - exact) < 4 * draws.std() / np.sqrt(len(draws)), (draws.mean(), exact)
+    four = np.array([float(Contractive(method="projection", n_projections=4).penalty(ctx)) for _ in range(500)])
+    assert four.std() < 0.6 * draws.std()  # more projections, less noise
 
 
 def test_kl_sparsity_matches_numpy_and_requires_sigmoid_codes(small_X):

@@ -164,24 +164,95 @@ class TopK(Regularizer):
 class Contractive(Regularizer):
     """α/N Σ_n ‖∂E/∂x (x_n)‖_F², the encoder Jacobian's Frobenius norm (Rifai et al., ICML 2011).
 
-    Computed exactly with ``torch.func.vmap(jacrev(E))``: one vectorised
-    reverse-mode pass per latent unit, batched, so the cost is about
-    ``latent_dim`` backward passes of the encoder per batch plus an
-    ``(n, latent_dim, n_features)`` Jacobian in memory; it is used only in
-    training.
+    Three ways to compute it:
+
+    * ``"closed_form"`` — a one-layer encoder E(x) = σ(Wx + b) with an elementwise
+      σ has ‖J‖_F² = Σ_j σ'(a_j)² ‖W_j‖², one forward pass (Rifai et al.'s setting);
+    * ``"exact"`` — the full Jacobian with ``torch.func.vmap(jacrev(E))``: about
+      ``latent_dim`` backward passes per batch (≈ 13× a plain autoencoder's epoch
+      for a 64-256-128-32 encoder);
+    * ``"projection"`` — an unbiased estimate: ‖J‖_F² = E_v ‖vᵀJ‖² for Rademacher
+      v (Hutchinson's trace estimator applied to JJᵀ), one vector-Jacobian product
+      per projection, as Hoffman, Roberts & Yaida ("Robust Learning with Jacobian
+      Regularization", 2019) regularize Jacobians.  Its gradient is an unbiased
+      estimate of the penalty's gradient, so training follows the same objective
+      with a little more noise (benchmarks/results_fit.md measures both).
 
     Parameters
     ----------
     weight : float, default=1e-3
+    method : {"auto", "closed_form", "exact", "projection"}, default="auto"
+        "auto": the closed form where it applies, else the projection estimate.
+    n_projections : int, default=1
+        Random projections per batch for ``"projection"``.
     """
 
-    def penalty(self, ctx: PenaltyContext) -> torch.Tensor:
-        def encode_one(x, c):
-            return ctx.encode(x.unsqueeze(0), None if c is None else c.unsqueeze(0)).squeeze(0)
+    def __init__(self, weight: float = 1e-3, method: str = "auto", n_projections: int = 1):
+        super().__init__(weight)
+        self.method = method
+        self.n_projections = n_projections
 
-        c_dim = None if ctx.conditions is None else 0
-        jac = vmap(jacrev(encode_one), in_dims=(0, c_dim))(ctx.inputs, ctx.conditions)
-        return jac.square().sum(dim=(1, 2)).mean()
+    def check(self, spec):
+        super().check(spec)
+        if self.method not in ("auto", "closed_form", "exact", "projection"):
+            raise ValueError(f"method must be 'auto', 'closed_form', 'exact' or 'projection'; got {self.method!r}.")
+        if isinstance(self.n_projections, bool) or not isinstance(self.n_projections, numbers.Integral) \
+                or self.n_projections < 1:
+            raise ValueError(f"n_projections must be an int >= 1; got {self.n_projections!r}.")
+        if self.method == "closed_form" and (spec.hidden_dims or spec.cond_features or spec.image_shape):
+            raise ValueError(
+                "the closed form needs a one-layer dense encoder (hidden_dims=(), no condition); "
+                "use method='exact' or 'projection'."
+            )
+
+    def penalty(self, ctx: PenaltyContext) -> torch.Tensor:
+        layer = _single_linear_encoder(ctx.module) if self.method in ("auto", "closed_form") else None
+        if layer is not None:
+            return _closed_form(ctx, layer)
+        if self.method == "exact":
+            return _exact(ctx)
+        return _projection(ctx, int(self.n_projections))
+
+
+def _single_linear_encoder(module):
+    """The encoder's only layer when it is one dense layer without conditioning, else None."""
+    net = getattr(getattr(module, "encoder", None), "net", None)
+    if isinstance(net, torch.nn.Sequential) and len(net) == 1 and isinstance(net[0], torch.nn.Linear):
+        return net[0]
+    return None
+
+
+def _closed_form(ctx: PenaltyContext, layer: torch.nn.Linear) -> torch.Tensor:
+    latent = ctx.codes.shape[1]
+    weight = layer.weight[:latent]  # a VAE's codes are the first half (the posterior mean)
+    pre = torch.nn.functional.linear(ctx.inputs, weight, layer.bias[:latent])
+    activation = getattr(ctx.module, "latent_activation", None)
+    if activation is None:
+        slope_sq = torch.ones_like(pre)
+    else:  # σ'(a) of the elementwise activation, differentiable
+        pre = pre.detach().requires_grad_(True) if not pre.requires_grad else pre
+        slope_sq = torch.autograd.grad(activation(pre).sum(), pre, create_graph=True)[0].square()
+    return (slope_sq * weight.square().sum(1)).sum(1).mean()
+
+
+def _exact(ctx: PenaltyContext) -> torch.Tensor:
+    def encode_one(x, c):
+        return ctx.encode(x.unsqueeze(0), None if c is None else c.unsqueeze(0)).squeeze(0)
+
+    c_dim = None if ctx.conditions is None else 0
+    jac = vmap(jacrev(encode_one), in_dims=(0, c_dim))(ctx.inputs, ctx.conditions)
+    return jac.square().sum(dim=(1, 2)).mean()
+
+
+def _projection(ctx: PenaltyContext, n_projections: int) -> torch.Tensor:
+    x = ctx.inputs.detach().requires_grad_(True)
+    codes = ctx.encode(x, ctx.conditions)
+    total = 0.0
+    for _ in range(n_projections):
+        v = torch.randint(0, 2, codes.shape, device=codes.device).to(codes.dtype) * 2 - 1  # Rademacher
+        (vjp,) = torch.autograd.grad(codes, x, grad_outputs=v, create_graph=True)
+        total = total + vjp.square().sum(1).mean()
+    return total / n_projections
 
 
 @hookimpl
