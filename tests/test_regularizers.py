@@ -71,7 +71,10 @@ def test_contractive_closed_form_for_one_layer_encoders_matches_the_jacobian(mak
     est = make(small_X)
     module = est.module_
     x = torch.as_tensor(est.scaler_.transform(small_X[:30]), dtype=torch.float32)
-    encode = (lambda xx, cc: module.encode(xx, cc)[:, :3])  # a VAE's codes: the posterior mean
+
+    def encode(xx, cc):
+        return module.encode(xx, cc)[:, :3]  # a VAE's codes: the posterior mean
+
     ctx = PenaltyContext(module, x, encode(x, None), encode)
     Contractive = plugins.get("regularizer", "contractive").factory
     closed = Contractive(method="closed_form").penalty(ctx)
