@@ -86,8 +86,8 @@ def contestants():
 
     return {
         "skae": ("skae AutoEncoderOutlierDetector() (default)", _skae(lambda s: AutoEncoderOutlierDetector(random_state=s))),
-        "skae_single": ("skae detector, one network (n_estimators=1)",
-                        _skae(lambda s: AutoEncoderOutlierDetector(n_estimators=1, random_state=s))),
+        "skae_single": ("skae detector, one network on all columns (n_estimators=1, max_features=1.0)",
+                        _skae(lambda s: AutoEncoderOutlierDetector(n_estimators=1, max_features=1.0, random_state=s))),
         "skae_vae_det": ("skae detector around VAE()", _skae(lambda s: AutoEncoderOutlierDetector(VAE(random_state=s)))),
         "skae_ae": ("skae AutoEncoder() defaults, -score_samples", _skae(lambda s: AutoEncoder(random_state=s))),
         "skae_vae": ("skae VAE() defaults, -score_samples", _skae(lambda s: VAE(random_state=s))),

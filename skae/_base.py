@@ -7,7 +7,7 @@ The work is done by small collaborators, each in its own module:
 * :mod:`skae._scaling` — per-feature scaling from streaming statistics;
 * :mod:`skae._training` — objectives and the skorch net, built by ``build_net``;
 * :mod:`skae._inference` — running the trained module over row chunks;
-* :mod:`skae.sampling` — latent samplers, chosen by each variant;
+* :mod:`skae._generation` — ``sample`` and ``interpolate``, with the samplers of :mod:`skae.sampling`;
 * :mod:`skae._device` — the device, resolved once, and seeded random streams.
 
 Variants override a few small points: ``_make_objective``, ``_module_options``,
@@ -17,7 +17,6 @@ Variants override a few small points: ``_make_objective``, ``_module_options``,
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,9 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from ._build import build_module, build_net, build_plugins
 from ._device import resolve_device, seeded, to_device
+from ._generation import GenerativeMixin
 from ._inference import INFERENCE_CHUNK, InferenceRunner
 from ._objectives import Objective
 from ._params import (
@@ -39,11 +40,10 @@ from ._params import (
 )
 from ._scaling import Scaler
 from ._state import FittedStateMixin
-from ._training import TrainingNet, build_module, build_net, build_plugins, kept_after_divergence
+from ._training import TrainingNet, kept_after_divergence
 from .data import Rows, fit_image_shape, validate_rows
 from .exceptions import TrainingDivergedError
 from .losses import bce_error
-from .sampling import LatentSampler
 from .spec import ModelSpec
 
 __all__ = ["BaseAutoEncoder"]
@@ -51,7 +51,7 @@ __all__ = ["BaseAutoEncoder"]
 _ROUTED_TO_NET = ("optimizer", "callbacks", "iterator_train")
 
 
-class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, TransformerMixin, BaseEstimator):
+class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of skae's estimators; not used directly.
 
     See :class:`skae.AutoEncoder` for the parameters.
@@ -95,9 +95,6 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, TransformerMixin, Bas
     def _codes(self, module, x, c):
         """Codes returned by ``transform`` (post-processed by regularizers)."""
         return self.net_.criterion_.transform_codes(module.encode(x, c), training=False)
-
-    def _latent_sampler(self) -> LatentSampler:
-        raise NotImplementedError
 
     # -- tags -------------------------------------------------------------------
 
@@ -169,20 +166,32 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, TransformerMixin, Bas
                 zero = self.scaler_.transform(np.zeros((1, rows.n_features)))[0]
                 extremes = self.scaler_.transform(np.stack([stats.min, stats.max]))
                 corruption.prepare(to_device(extremes, device), to_device(zero, device))
-            self.net_ = net
-            try:
-                self._train(data, seeded_epochs=False)
-            except TrainingDivergedError as exc:
-                if not len(self.net_.history):
-                    del self.net_
-                    raise TrainingDivergedError(f"{exc} No epoch finished: the estimator is not fitted.") from exc
-                self._after_fit(data)
-                raise TrainingDivergedError(f"{exc} {kept_after_divergence(len(self.net_.history))}") from exc
-            except BaseException:
-                del self.net_
-                raise
+            self._net_overrides = {}
+            self._train_fresh(net, data)
+            if self.refit and net.train_split is not None and not net.interrupted_:
+                # early stopping picked the number of epochs on held-out rows; train again, from the same
+                # initial weights, on every row for that many epochs (benchmarks/results_generative.md)
+                self.selection_history_ = net.history
+                self._net_overrides = {"early_stopping": False, "max_epochs": _best_epoch(net.history)}
+                with seeded(self._seed, device):
+                    net = self._build_training(device, built_plugins)
+                self._train_fresh(net, data)
         self._after_fit(data)
         return self
+
+    def _train_fresh(self, net: TrainingNet, data) -> None:
+        self.net_ = net
+        try:
+            self._train(data, seeded_epochs=False)
+        except TrainingDivergedError as exc:
+            if not len(self.net_.history):
+                del self.net_
+                raise TrainingDivergedError(f"{exc} No epoch finished: the estimator is not fitted.") from exc
+            self._after_fit(data)
+            raise TrainingDivergedError(f"{exc} {kept_after_divergence(len(self.net_.history))}") from exc
+        except BaseException:
+            del self.net_
+            raise
 
 
     def _model_spec(self, n_features: int) -> ModelSpec:
@@ -205,7 +214,8 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, TransformerMixin, Bas
         """
         regularizers, corruption = built_plugins or self._build_plugins(self.model_spec_)
         return build_net(
-            self.get_params(deep=False), {p: self._routed(p) for p in _ROUTED_TO_NET},
+            {**self.get_params(deep=False), **getattr(self, "_net_overrides", {})},
+            {p: self._routed(p) for p in _ROUTED_TO_NET},
             module=self._build_module(self.model_spec_), objective=self._make_objective(regularizers, corruption),
             n_samples=self._n_train, device=device,
         )
@@ -227,7 +237,12 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, TransformerMixin, Bas
             self.net_.partial_fit(data)
 
     def _after_fit(self, data) -> None:
-        """Hook after a fresh fit (the autoencoder keeps training codes for :meth:`sample`)."""
+        """Keep the codes (and conditions) of up to 5,000 training rows: what mixture samplers fit."""
+        n = len(data)
+        idx = np.random.RandomState(self._seed).permutation(n)[: min(n, 5000)]
+        x, c = data.rows_at(idx)
+        self.training_codes_ = self._run(self._codes, x, c)
+        self.training_conditions_ = c
 
     # -- inference ----------------------------------------------------------------
 
@@ -343,57 +358,9 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, TransformerMixin, Bas
         check_is_fitted(self, "net_")
         return np.asarray([f"latent{i}" for i in range(self.model_spec_.latent_dim)], dtype=object)
 
-    def _sampler(self) -> LatentSampler:
-        if getattr(self, "_sampler_cache", None) is None:
-            self._sampler_cache = self._latent_sampler()
-        return self._sampler_cache
-
-    def sample(self, n_samples: int = 1, random_state=None):
-        """Generate new samples in input space.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-        random_state : int, RandomState or None
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, n_features), float64
-        """
-        n_samples = self._check_n_samples(n_samples)
-        return self.inverse_transform(self._sampler().draw(n_samples, check_random_state(random_state)))
-
-    def _check_n_samples(self, n_samples) -> int:
-        check_is_fitted(self, "net_")
-        if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
-        return int(n_samples)
-
-    def interpolate(self, x0, x1, n_steps: int = 10, y=None):
-        """Decode the latent path z_t = (1 − t) z0 + t z1, t in [0, 1].
-
-        Parameters
-        ----------
-        x0, x1 : array-like of shape (n_features,) or (n_pairs, n_features)
-        n_steps : int, default=10
-        y : condition or None
-            One condition for the whole path (conditional models).
-
-        Returns
-        -------
-        path : ndarray of shape (n_steps, n_features), or (n_pairs, n_steps, n_features)
-        """
-        single = np.ndim(x0) == 1
-        x0 = np.atleast_2d(np.asarray(x0, dtype=np.float64))
-        x1 = np.atleast_2d(np.asarray(x1, dtype=np.float64))
-        if x0.shape != x1.shape:
-            raise ValueError(f"x0 and x1 must have the same shape; got {x0.shape} and {x1.shape}.")
-        if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral) or n_steps < 2:
-            raise ValueError(f"n_steps must be an int >= 2; got {n_steps!r}.")
-        z0, z1 = self.transform(x0, y), self.transform(x1, y)
-        t = np.linspace(0.0, 1.0, n_steps)[None, :, None]
-        zt = (1 - t) * z0[:, None, :] + t * z1[:, None, :]
-        path = self.inverse_transform(zt.reshape(-1, zt.shape[-1]), y).reshape(len(x0), n_steps, -1)
-        return path[0] if single else path
-
     # -- fitted state -------------------------------------------------------------
+
+
+def _best_epoch(history) -> int:
+    """The epoch (1-based) with the lowest validation loss."""
+    return int(np.argmin(history[:, "valid_loss"])) + 1

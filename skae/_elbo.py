@@ -24,9 +24,14 @@ from .losses import (
 __all__ = ["elbo_terms", "iwae", "kl_term", "log_likelihood", "posterior_params", "prior_params", "row_noise"]
 
 
+#: bounds of the posterior log-variance: an extreme input (heavy-tailed data at 100 σ) must not overflow exp
+LOG_VAR_BOUNDS = (-30.0, 20.0)
+
+
 def posterior_params(module, x, c):
-    """(mean, log-variance) of q(z | x[, c])."""
-    return module.encode(x, c).chunk(2, dim=-1)
+    """(mean, log-variance) of q(z | x[, c]); the log-variance is kept within ``LOG_VAR_BOUNDS``."""
+    mean, log_var = module.encode(x, c).chunk(2, dim=-1)
+    return mean, log_var.clamp(*LOG_VAR_BOUNDS)
 
 
 def prior_params(module, c, like: torch.Tensor):
@@ -41,7 +46,7 @@ def log_likelihood(module, x, out, likelihood: str, in_range: bool = False):
     """log p(x | z) per sample for decoder output ``out`` (mean or logits)."""
     if likelihood == "bernoulli":
         return bernoulli_log_likelihood(x, out, in_range)
-    return gaussian_log_likelihood(x, out, module.log_sigma0)
+    return gaussian_log_likelihood(x, out, module.log_scale())
 
 
 def elbo_terms(module, x, c, eps, likelihood: str, x_in=None, transform=None, in_range: bool = False):

@@ -96,6 +96,9 @@ class FittedStateMixin:
                 k: v.detach().cpu() for k, v in vars(corruption).items() if k.endswith("_") and isinstance(v, torch.Tensor)
             },
             "history": self.net_.history.to_list(),
+            "training_codes": self.training_codes_,
+            "training_conditions": self.training_conditions_,
+            "net_overrides": dict(getattr(self, "_net_overrides", {})),
         }
 
     @classmethod
@@ -138,6 +141,10 @@ class FittedStateMixin:
         self._fit_params = self.get_params(deep=False)
         self._seed, self._n_train = _int(state["seed"], "seed"), _int(state["n_train"], "n_train")
         self._restore_conditions(state)
+        overrides = dict(state.get("net_overrides", {}))
+        if set(overrides) - {"early_stopping", "max_epochs"}:
+            raise ValueError(f"unexpected net settings {sorted(overrides)}.")
+        self._net_overrides = overrides
         self.model_spec_ = self._model_spec(n_features)
         target = device or state["device"]
         if device is None and str(target).startswith("cuda") and not torch.cuda.is_available():
@@ -162,13 +169,19 @@ class FittedStateMixin:
         net.history = History(state["history"])
         self.net_ = net
         self._sampler_cache = None
-        self._after_restore(state)
+        codes = np.asarray(state["training_codes"])
+        if codes.ndim != 2 or codes.shape[1] != self.model_spec_.latent_dim or codes.dtype.kind != "f":
+            raise ValueError("training_codes do not match the latent size.")
+        conditions = state["training_conditions"]
+        if conditions is not None:
+            conditions = np.asarray(conditions)
+            if conditions.shape != (len(codes), self.model_spec_.cond_features):
+                raise ValueError("training_conditions do not match the training codes.")
+        self.training_codes_, self.training_conditions_ = codes, conditions
 
     def _restore_conditions(self, state: dict[str, Any]) -> None:
         """Conditional models restore their condition encoder here."""
 
-    def _after_restore(self, state: dict[str, Any]) -> None:
-        """Variants restore their extra fitted state here."""
 
 
 def _int(value, what: str) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseAutoEncoder
@@ -27,8 +26,10 @@ class AutoEncoder(BaseAutoEncoder):
         Size of the code.
     hidden_dims : sequence of int, default=(256, 128)
         Widths of the encoder's hidden layers; the decoder mirrors them.
-    activation : str, default="elu"
+    activation : str, default="relu"
         One of "relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid".
+        ReLU learned faster than ELU in every benchmark and tied after long
+        training (benchmarks/results_generative.md).
     latent_activation : str or None, default=None
         Activation on the code ("sigmoid" for codes in (0, 1), needed by
         ``kl_sparsity``).
@@ -53,15 +54,22 @@ class AutoEncoder(BaseAutoEncoder):
         Input corruption during training ("gaussian", "masking",
         "salt_and_pepper" or a plugin); parameters as ``corruption__<param>``.
     max_epochs : int, default=200
-    batch_size : int or "full", default=128
+    batch_size : int or "full", default=64
     lr : float, default=1e-3
     optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, default="adam"
         Its parameters route as ``optimizer__<param>``.
-    early_stopping : bool, default=True
-        Hold out ``validation_fraction`` of the data and stop when the
-        validation loss has not improved by ``tol`` (relative) for
-        ``patience`` epochs; the best epoch's weights are restored.
+    early_stopping : bool or "auto", default="auto"
+        Hold out ``validation_fraction`` of the rows and stop when the
+        validation loss has not improved by ``tol`` (relative) for ``patience``
+        epochs.  "auto": only when ``max_epochs`` exceeds twice ``patience``;
+        below that, early stopping has little room to act and the held-out rows
+        are worth more as training data.  Rows are held out only for early stopping.
     validation_fraction : float, default=0.1
+    refit : bool, default=True
+        After early stopping picked the number of epochs, train again on every
+        row (held-out ones included), from the same initial weights, for that
+        many epochs.  Costs up to twice the training time; ``selection_history_``
+        keeps the first run's history.
     patience : int, default=20
     tol : float, default=1e-4
     device : str, default="cpu"
@@ -97,7 +105,10 @@ class AutoEncoder(BaseAutoEncoder):
     net_ : skorch.NeuralNet
         The training net (module, optimizer, history).
     history_ : skorch.History
-        One row per epoch (``train_loss``, ``valid_loss``, ``dur``).
+        One row per epoch of the model's training (``train_loss``, ``dur``, and
+        ``valid_loss`` when rows were held out).
+    selection_history_ : skorch.History
+        With ``refit``: the history of the run early stopping ended.
     module_ : torch.nn.Module
         The trained encoder/decoder.
     n_features_in_ : int
@@ -157,6 +168,7 @@ class AutoEncoder(BaseAutoEncoder):
         optimizer=D.optimizer,
         early_stopping=D.early_stopping,
         validation_fraction=D.validation_fraction,
+        refit=D.refit,
         patience=D.patience,
         tol=D.tol,
         device=D.device,
@@ -173,23 +185,10 @@ class AutoEncoder(BaseAutoEncoder):
     def _make_objective(self, regularizers, corruption):
         return ReconstructionObjective(regularizers, corruption, loss=self.loss)
 
-    def _after_fit(self, data):
-        # codes of a subsample of the training rows: the density sample() draws from
-        n = len(data)
-        idx = np.random.RandomState(self._seed).permutation(n)[: min(n, 5000)]
-        x, c = data.rows_at(idx)
-        self.training_codes_ = self._run(self._codes, x, c)
-
-    def _latent_sampler(self):
+    def _latent_sampler(self, name):
+        if name == "prior":
+            raise ValueError(
+                "An autoencoder has no prior: nothing shaped its codes like N(0, I). Use sampler='mixture' "
+                "(a Gaussian mixture fitted to the training codes), or a VAE."
+            )
         return CodeMixture(self.training_codes_, self._seed)
-
-    def get_fitted_state(self):
-        return {**super().get_fitted_state(), "training_codes": self.training_codes_}
-
-    def _after_restore(self, state):
-        codes = np.asarray(state["training_codes"])
-        if codes.dtype not in (np.float32, np.float64):
-            raise ValueError("training_codes must be floats.")
-        if codes.ndim != 2 or codes.shape[1] != self.model_spec_.latent_dim:
-            raise ValueError("training_codes do not match the latent size.")
-        self.training_codes_ = codes

@@ -13,7 +13,7 @@ from ._params import DEFAULTS as D
 from ._params import store_init_params
 from .data import validate_rows
 from .modules import ConditionedMLP
-from .sampling import ConditionalGaussian
+from .sampling import ConditionalCodeMixture, ConditionalGaussian
 from .vae import VAE
 
 __all__ = ["ConditionalVAE"]
@@ -90,8 +90,8 @@ class ConditionalVAE(VAE):
         conditioning="concat",
         conditional_prior=False,
         likelihood="gaussian",
-        sigma0=0.1,
-        learn_sigma0=False,
+        sigma0=1.0,
+        learn_sigma0="per_feature",
         beta=1.0,
         n_mc_samples=1,
         scaling=D.scaling,
@@ -104,6 +104,7 @@ class ConditionalVAE(VAE):
         optimizer=D.optimizer,
         early_stopping=D.early_stopping,
         validation_fraction=D.validation_fraction,
+        refit=D.refit,
         patience=D.patience,
         tol=D.tol,
         device=D.device,
@@ -177,9 +178,11 @@ class ConditionalVAE(VAE):
             )
         return module
 
-    def _latent_sampler(self):
+    def _latent_sampler(self, name):
+        if name == "mixture":
+            return ConditionalCodeMixture(self.training_codes_, self.training_conditions_, self._seed)
         if self.module_.prior is None:
-            return super()._latent_sampler()
+            return super()._latent_sampler(name)
 
         def params(C):
             def prior(module, c):

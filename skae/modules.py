@@ -15,12 +15,17 @@ Inputs and outputs are flat; image architectures reshape inside, so a Pipeline's
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "AutoEncoderModule", "ConditionedMLP", "ConvDecoder", "ConvEncoder"]
+__all__ = ["ACTIVATIONS", "SIGMA_FLOOR", "AutoEncoderModule", "ConditionedMLP", "ConvDecoder", "ConvEncoder"]
+
+#: smallest learned decoder scale σ0, in the model's scaled units
+SIGMA_FLOOR = 1e-3
+_LOG_SIGMA_FLOOR = math.log(SIGMA_FLOOR)
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU,
@@ -218,7 +223,10 @@ class AutoEncoderModule(nn.Module):
         (``"sigmoid"`` gives codes in (0, 1), as KL sparsity requires).
     log_sigma0 : float or None
         Initial log of the Gaussian decoder's scale (VAEs); learned when
-        ``learn_sigma0`` is true, a fixed buffer otherwise.
+        ``learn_sigma0`` is true (one scale) or ``"per_feature"`` (one per
+        feature, ``n_features`` of them), a fixed buffer otherwise.  A learned
+        scale is kept above ``SIGMA_FLOOR``: a feature the decoder reproduces
+        exactly (a constant pixel) would otherwise drive its likelihood to infinity.
     prior : nn.Module or None
         Conditional prior network ``c -> (mean, log_var)`` of a conditional VAE.
     """
@@ -230,15 +238,18 @@ class AutoEncoderModule(nn.Module):
         *,
         latent_activation: str | None = None,
         log_sigma0: float | None = None,
-        learn_sigma0: bool = False,
+        learn_sigma0: bool | str = False,
+        n_features: int | None = None,
         prior: nn.Module | None = None,
     ):
         super().__init__()
         self.encoder = encoder
         self.decoder = decoder
         self.latent_activation = ACTIVATIONS[latent_activation]() if latent_activation else None
+        self.learn_sigma0 = learn_sigma0
         if log_sigma0 is not None:
-            value = torch.tensor(float(log_sigma0))
+            shape = (int(n_features),) if learn_sigma0 == "per_feature" else ()
+            value = torch.full(shape, float(log_sigma0))
             if learn_sigma0:
                 self.log_sigma0 = nn.Parameter(value)
             else:
@@ -246,6 +257,12 @@ class AutoEncoderModule(nn.Module):
         else:
             self.log_sigma0 = None
         self.prior = prior
+
+    def log_scale(self) -> torch.Tensor:
+        """log σ0 of the Gaussian decoder, a learned scale kept above ``SIGMA_FLOOR``."""
+        if self.learn_sigma0:
+            return self.log_sigma0.clamp(min=_LOG_SIGMA_FLOOR)
+        return self.log_sigma0
 
     def encode(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         h = self.encoder(x, c)

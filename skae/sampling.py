@@ -4,7 +4,13 @@
 * :class:`ConditionalGaussian` — a conditional VAE's learned prior p(z | y) = N(μ(y), σ²(y) I).
 * :class:`CodeMixture` — a Gaussian mixture fitted to training codes.  A plain
   autoencoder has no prior: nothing made its codes look like N(0, I), so it
-  samples a density fitted to its codes instead.
+  samples a density fitted to its codes instead.  For a VAE this is "ex-post
+  density estimation" of the aggregated posterior (Ghosh et al., "From
+  variational to deterministic autoencoders", ICLR 2020): it samples where the
+  encoder actually put the data, not where the prior hoped it would.
+* :class:`ConditionalCodeMixture` — the same, per condition: a mixture fitted to
+  the codes of the training rows with the condition asked for (the nearest
+  conditions, for continuous ones).
 
 Every sampler has one method, ``draw(n_samples, rng, conditions=None)``, returning
 an array of shape (n_samples, latent_dim).
@@ -16,7 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["CodeMixture", "ConditionalGaussian", "LatentSampler", "StandardNormal"]
+__all__ = ["CodeMixture", "ConditionalCodeMixture", "ConditionalGaussian", "LatentSampler", "StandardNormal"]
 
 
 class LatentSampler:
@@ -80,4 +86,45 @@ class CodeMixture(LatentSampler):
         for k in np.unique(comps):
             idx = comps == k
             z[idx] = rng.multivariate_normal(gmm.means_[k], gmm.covariances_[k], size=int(idx.sum()))
+        return z
+
+
+class ConditionalCodeMixture(LatentSampler):
+    """A :class:`CodeMixture` per condition, fitted lazily to the codes of matching training rows.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n, latent_dim)
+    conditions : ndarray of shape (n, cond_features)
+        The training rows' encoded conditions.
+    seed : int
+    neighbours : float, default=0.05
+        For a condition no training row has exactly (continuous conditions),
+        the share of training rows with the nearest conditions to fit on
+        (at least 50 rows).
+    """
+
+    def __init__(self, codes: np.ndarray, conditions: np.ndarray, seed: int, neighbours: float = 0.05):
+        self.codes, self.conditions, self.seed, self.neighbours = codes, conditions, seed, neighbours
+        self._mixtures: dict[bytes, CodeMixture] = {}
+
+    def _for(self, condition: np.ndarray) -> CodeMixture:
+        key = np.asarray(condition, dtype=np.float64).tobytes()
+        if key not in self._mixtures:
+            distance = np.abs(self.conditions - condition).sum(axis=1)
+            rows = np.flatnonzero(distance <= 1e-9)
+            if len(rows) < 20:
+                k = min(len(distance), max(50, int(self.neighbours * len(distance))))
+                rows = np.argsort(distance, kind="stable")[:k]
+            self._mixtures[key] = CodeMixture(self.codes[rows], self.seed, n_components=max(1, min(10, len(rows) // 20)))
+        return self._mixtures[key]
+
+    def draw(self, n_samples, rng, conditions=None):
+        if conditions is None:
+            raise ValueError("a conditional mixture sampler needs the conditions of the samples")
+        z = np.empty((n_samples, self.codes.shape[1]))
+        unique, inverse = np.unique(np.asarray(conditions, dtype=np.float64), axis=0, return_inverse=True)
+        for i, condition in enumerate(unique):
+            idx = np.flatnonzero(inverse.reshape(-1) == i)
+            z[idx] = self._for(condition).draw(len(idx), rng)
         return z

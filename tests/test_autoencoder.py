@@ -31,7 +31,7 @@ def test_beats_pca_on_digits_with_defaults(digits):
 
 
 def test_fit_transform_shapes_and_dtypes(small_X):
-    ae = AutoEncoder(latent_dim=3, **FAST)
+    ae = AutoEncoder(latent_dim=3, early_stopping=True, **FAST)  # rows are held out only for early stopping
     Z = ae.fit_transform(small_X)
     assert Z.shape == (120, 3) and Z.dtype == np.float64
     assert ae.transform(small_X.astype(np.float32)).dtype == np.float32
@@ -41,7 +41,9 @@ def test_fit_transform_shapes_and_dtypes(small_X):
     assert ae.sample(7, random_state=0).shape == (7, 6)
     np.testing.assert_array_equal(ae.sample(4, random_state=1), ae.sample(4, random_state=1))
     assert list(ae.get_feature_names_out()) == ["latent0", "latent1", "latent2"]
-    assert {"train_loss", "valid_loss", "dur"} <= set(ae.history_[-1])
+    # early stopping chose the epoch count on held-out rows; the refit on every row has no validation loss
+    assert {"train_loss", "valid_loss", "dur"} <= set(ae.selection_history_[-1])
+    assert {"train_loss", "dur"} <= set(ae.history_[-1]) and len(ae.history_) <= len(ae.selection_history_)
     assert ae.interpolate(small_X[0], small_X[1], n_steps=4).shape == (4, 6)
 
 
@@ -109,10 +111,10 @@ def test_devices(small_X):
 def test_verbose_controls_progress(small_X, capsys):
     AutoEncoder(verbose=0, **FAST).fit(small_X)
     assert capsys.readouterr().out == ""
-    AutoEncoder(verbose=1, **FAST).fit(small_X)
+    AutoEncoder(verbose=1, early_stopping=True, **FAST).fit(small_X)
     out = capsys.readouterr().out
     assert "train_loss" in out and "valid_loss" in out
-    AutoEncoder(verbose=2, **FAST).fit(small_X)
+    AutoEncoder(verbose=2, early_stopping=True, **FAST).fit(small_X)
     captured = capsys.readouterr()
     assert "train_loss" in captured.out and "it/s" in captured.err  # per-batch progress bar (tqdm)
 

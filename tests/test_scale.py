@@ -54,7 +54,8 @@ def test_memmap_fit_streams_blocks_and_matches_in_memory_inference(on_disk, monk
 
     monkeypatch.setattr(skae.data, "read_rows", spy)
     monkeypatch.setattr(skae._datasets, "read_rows", spy)
-    ae = AutoEncoder(latent_dim=2, max_epochs=4, corruption="salt_and_pepper", random_state=0).fit(mm)
+    ae = AutoEncoder(latent_dim=2, max_epochs=4, corruption="salt_and_pepper", early_stopping=True, refit=False,
+                     random_state=0).fit(mm)
     assert max(reads) <= 500  # never more than a block in memory
     assert ae.n_features_in_ == 8 and len(ae.history_) == 4 and "valid_loss" in ae.history_[-1]
     # inference on the memmap (chunked) equals inference on the same rows in memory

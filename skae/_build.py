@@ -1,0 +1,171 @@
+"""Building what trains: plugins, the module and the skorch net, from an estimator's parameters.
+
+``fit`` and :func:`skae.load` both build through these functions, so a loaded
+model is the fitted one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from skorch.callbacks import EarlyStopping
+from torch import nn
+
+from . import plugins
+from ._datasets import BatchIterator, ValidationSplit
+from ._objectives import Objective
+from ._params import routed
+from ._training import AcceleratedTrainingNet, TrainingNet, silent
+from .modules import AutoEncoderModule
+from .spec import ModelSpec
+
+__all__ = ["OPTIMIZERS", "build_module", "build_net", "build_plugins", "early_stopping_applies"]
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
+_SKORCH_PREFIXES = ("optimizer", "callbacks", "iterator_train")
+_ITERATOR_PARAMS = ("batch_size", "shuffle")
+
+
+def build_plugins(regularizers, regularizer_params: Mapping[str, Any], corruption: str | None,
+                  corruption_params: Mapping[str, Any], spec: ModelSpec) -> tuple[list, Any]:
+    """The regularizer and corruption plugins an estimator's parameters select, checked against ``spec``.
+
+    ``regularizers`` is the estimator's parameter (a name, a list of names, or a
+    dict of names to weights); ``regularizer_params`` its routed
+    ``regularizers__<name>__<param>`` values as ``{"<name>__<param>": value}``.
+    """
+    names = [] if regularizers is None else [regularizers] if isinstance(regularizers, str) else list(regularizers)
+    if len(set(names)) != len(names):
+        raise ValueError(f"regularizers lists a name twice: {names!r}.")
+    built = []
+    for name in names:
+        params = dict(routed(regularizer_params, name))
+        if isinstance(regularizers, dict) and regularizers[name] is not None:
+            params.setdefault("weight", regularizers[name])
+        built.append(plugins.build("regularizer", name, params, spec, f"regularizers__{name}__"))
+    if corruption is None:
+        if corruption_params:
+            raise ValueError(
+                f"corruption__* parameters {sorted(corruption_params)} were given but corruption=None; "
+                "name a corruption, e.g. corruption='masking'."
+            )
+        return built, None
+    return built, plugins.build("corruption", corruption, dict(corruption_params), spec, "corruption__")
+
+
+def build_module(architecture, params: Mapping[str, Any], spec: ModelSpec, *, encoder_outputs: int,
+                 conditioner, options: Mapping[str, Any]) -> AutoEncoderModule:
+    """Encoder and decoder from an architecture builder (a registered name or a callable), wrapped."""
+    builder = plugins.get("architecture", architecture).factory if isinstance(architecture, str) else architecture
+    params = dict(params)
+    if spec.image_shape is not None and "image_shape" not in params:
+        params["image_shape"] = spec.image_shape
+    try:
+        encoder, decoder = builder(
+            n_features=spec.n_features, encoder_out=encoder_outputs, latent_dim=spec.latent_dim,
+            hidden_dims=spec.hidden_dims, activation=spec.activation, cond_features=spec.cond_features,
+            conditioner=conditioner, **params,
+        )
+    except TypeError as exc:
+        raise TypeError(f"architecture={architecture!r} rejected its parameters {sorted(params)}: {exc}") from exc
+    accepted = [p for p in inspect.signature(AutoEncoderModule).parameters if p not in ("encoder", "decoder")]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        hint = difflib.get_close_matches(unknown[0], accepted, n=1)
+        raise TypeError(
+            f"module__{unknown[0]} is not a parameter of skae's module."
+            + (f" Did you mean module__{hint[0]}?" if hint else "")
+            + f" It takes {['module__' + a for a in accepted]}."
+        )
+    return AutoEncoderModule(encoder, decoder, **options)
+
+
+def early_stopping_applies(params: Mapping[str, Any]) -> bool:
+    """``early_stopping`` resolved: "auto" means on when ``max_epochs`` leaves room for ``patience`` to act."""
+    if params["early_stopping"] == "auto":
+        return params["max_epochs"] > 2 * params["patience"]
+    return bool(params["early_stopping"])
+
+
+def build_net(params: Mapping[str, Any], routed: Mapping[str, Mapping[str, Any]], *, module: nn.Module,
+              objective: Objective, n_samples: int, device: str) -> TrainingNet:
+    """An initialised training net for an estimator's parameters.
+
+    Parameters
+    ----------
+    params : mapping
+        The estimator's own parameters (``lr``, ``batch_size``, ``early_stopping`` ...).
+    routed : mapping
+        Its routed parameters by prefix: ``routed["optimizer"]`` is ``{"weight_decay": ...}``.
+    module, objective : nn.Module
+    n_samples : int
+        Training rows: the size of a "full" batch and of the validation split.
+    device : str
+        The resolved device (ignored when an accelerator places the model).
+    """
+    optimizer = params["optimizer"]
+    optimizer = OPTIMIZERS.get(optimizer, optimizer) if isinstance(optimizer, str) else optimizer
+    n_valid = int(n_samples * params["validation_fraction"])
+    # data are held out only for early stopping, and only when it can act within max_epochs
+    use_valid = early_stopping_applies(params) and n_valid >= 1 and n_samples - n_valid >= 1
+    sink = print if params["verbose"] else silent
+    callbacks = list(params["callbacks"] or [])
+    if use_valid:
+        callbacks.append(("early_stopping", EarlyStopping(
+            monitor="valid_loss", patience=params["patience"], threshold=params["tol"], threshold_mode="rel",
+            load_best=True, sink=sink,
+        )))
+    batch_size = n_samples if params["batch_size"] == "full" else params["batch_size"]
+    skorch_params = {f"{prefix}__{key}": value for prefix in _SKORCH_PREFIXES for key, value in routed[prefix].items()}
+    skorch_params.setdefault("iterator_valid__batch_size", max(batch_size, 4096))
+    if (
+        optimizer in (torch.optim.Adam, torch.optim.AdamW)
+        and "optimizer__fused" not in skorch_params
+        and "optimizer__foreach" not in skorch_params
+    ):
+        # fused Adam: one kernel for all parameters (benchmarks/results_fit.md: 1.2x -> 0.95x
+        # the hand-written loop's time)
+        skorch_params["optimizer__fused"] = True
+    accelerator = params["accelerator"]
+    net_class, placement = TrainingNet, {"device": device}
+    if accelerator is not None:
+        net_class = AcceleratedTrainingNet
+        placement = {"device": None, "accelerator": accelerator,
+                     "callbacks__print_log__sink": accelerator.print if params["verbose"] else silent}
+    net = net_class(
+        module=module, criterion=objective, optimizer=optimizer, lr=params["lr"], max_epochs=params["max_epochs"],
+        batch_size=batch_size, iterator_train=BatchIterator, iterator_valid=BatchIterator,
+        train_split=ValidationSplit(params["validation_fraction"]) if use_valid else None,
+        callbacks=callbacks, verbose=params["verbose"], compile=params["compile"], **placement, **skorch_params,
+    )
+    unknown = sorted(set(routed["iterator_train"]) - set(_ITERATOR_PARAMS))
+    if unknown:
+        raise TypeError(
+            f"iterator_train__{unknown[0]} is not a parameter of skae's batch iterator, which slices batches "
+            f"from tensors (no DataLoader, no workers); it takes {['iterator_train__' + p for p in _ITERATOR_PARAMS]}."
+        )
+    try:
+        net.initialize()
+    except TypeError as exc:
+        names = sorted(f"optimizer__{k}" for k in routed["optimizer"])
+        raise TypeError(
+            f"Building the optimizer failed with the routed parameters {names}: "
+            f"{exc}. Check their names against {getattr(optimizer, '__name__', optimizer)}'s signature."
+        ) from exc
+    known = [name for name, _ in net.callbacks_]
+    for key in routed["callbacks"]:
+        if key.split("__", 1)[0] not in known:
+            raise ValueError(
+                f"callbacks__{key} refers to a callback named {key.split('__', 1)[0]!r}; this net's callbacks "
+                f"are {known}. Use callbacks__<name>__<param> with one of them."
+            )
+    return net
