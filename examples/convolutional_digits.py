@@ -1,4 +1,4 @@
-"""Convolutional vs dense autoencoders on 8x8 digit images (seed 000/004's image architecture).
+"""Convolutional vs dense autoencoders on 8x8 digit images (a small conv encoder / transposed-conv decoder).
 
 Images go in as a 4-D array (n, 1, 8, 8); the conv encoder is stride-2 3x3
 convolutions, the decoder mirrors them with transposed convolutions and a sigmoid
@@ -29,6 +29,9 @@ parser.add_argument("--out", default="examples/output")
 args = parser.parse_args()
 os.makedirs(args.out, exist_ok=True)
 epochs = {"max_epochs": 5} if args.fast else {}
+if args.fast:
+    print("--fast: smoke-test settings (a few epochs); the numbers below are not the library's quality "
+          "(see the README for them)")
 
 X, _ = load_digits(return_X_y=True)
 images = (X / 16.0).reshape(-1, 1, 8, 8).astype(np.float32)

@@ -26,6 +26,9 @@ parser.add_argument("--out", default="examples/output")
 args = parser.parse_args()
 os.makedirs(args.out, exist_ok=True)
 epochs = {"max_epochs": 5} if args.fast else {}
+if args.fast:
+    print("--fast: smoke-test settings (a few epochs); the numbers below are not the library's quality "
+          "(see the README for them)")
 
 
 def save(fig, name):
@@ -36,7 +39,7 @@ X, y = load_digits(return_X_y=True)
 X = X / 16.0
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
 
-# denoising: masked test digits, plain AE vs denoising AE (seed 004: masking, rate drawn per batch)
+# denoising: masked test digits, plain AE vs denoising AE (masking noise, rate drawn per batch)
 rng = np.random.RandomState(0)
 masked = np.where(rng.rand(*X_test.shape) < 0.3, 0.0, X_test)
 plain = AutoEncoder(latent_dim=16, random_state=0, **epochs).fit(X_train)
@@ -48,13 +51,13 @@ print(f"denoising 30%-masked test digits, MSE to clean: plain AE {e_plain:.4f}, 
 save(image_grid(np.stack([X_test[:10], masked[:10], plain.denoise(masked[:10]), dae.denoise(masked[:10])]),
                 (8, 8), row_labels=["clean", "masked", "plain AE", "denoising AE"]), "denoising.png")
 
-# sparse codes (seed 004's sparse AE): share of near-zero codes
+# sparse codes (an L1 penalty on the codes): share of near-zero codes
 sparse = AutoEncoder(latent_dim=32, regularizers={"l1_activity": 0.1}, random_state=0, **epochs).fit(X_train)
 dense32 = AutoEncoder(latent_dim=32, random_state=0, **epochs).fit(X_train)
 near_zero = [np.mean(np.abs(Z) < 0.01 * np.abs(Z).max()) for Z in (dense32.transform(X_test), sparse.transform(X_test))]
 print(f"share of near-zero codes (latent 32): plain {near_zero[0]:.2f}, l1_activity {near_zero[1]:.2f}")
 
-# VAE: samples from the prior and a latent interpolation (seed 004)
+# VAE: samples from the prior and a latent interpolation
 vae = VAE(latent_dim=8, likelihood="bernoulli", random_state=0, **epochs).fit(X_train)
 print(f"VAE test ELBO {vae.score_samples(X_test).mean():.2f} nats, "
       f"IWAE(K=200) {vae.score_samples(X_test, method='iwae', n_samples=200).mean():.2f} nats")

@@ -27,6 +27,9 @@ parser.add_argument("--out", default="examples/output")
 args = parser.parse_args()
 os.makedirs(args.out, exist_ok=True)
 epochs = {"max_epochs": 5} if args.fast else {}
+if args.fast:
+    print("--fast: smoke-test settings (a few epochs); the numbers below are not the library's quality "
+          "(see the README for them)")
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)

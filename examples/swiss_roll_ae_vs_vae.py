@@ -32,6 +32,9 @@ parser.add_argument("--out", default="examples/output")
 args = parser.parse_args()
 os.makedirs(args.out, exist_ok=True)
 epochs = {"max_epochs": 10} if args.fast else {"max_epochs": 400, "patience": 40}
+if args.fast:
+    print("--fast: smoke-test settings (a few epochs); the numbers below are not the library's quality "
+          "(see the README for them)")
 
 X, t = make_swiss_roll(3000, noise=0.2, random_state=0)
 dense_roll, _ = make_swiss_roll(50_000, noise=0.0, random_state=1)

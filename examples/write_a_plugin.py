@@ -39,6 +39,9 @@ parser.add_argument("--out", default="examples/output")
 args = parser.parse_args()
 os.makedirs(args.out, exist_ok=True)
 epochs = 5 if args.fast else 60
+if args.fast:
+    print("--fast: smoke-test settings (a few epochs); the numbers below are not the library's quality "
+          "(see the README for them)")
 
 
 # ---- the plugin: this part would live in my_package/plugin.py ------------------------------

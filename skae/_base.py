@@ -152,8 +152,15 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
         self.model_spec_ = self._model_spec(rows.n_features)
         built_plugins = self._build_plugins(self.model_spec_)  # parameter errors before reading a large X
         stats = rows.stats()
-        self.scaler_ = Scaler.fit(stats, self.scaling, feature_names=getattr(self, "feature_names_in_", None),
-                                  unit_interval=self._likelihood() in ("bce", "bernoulli"))
+        if rows.layout is not None and self._likelihood() in ("bce", "bernoulli"):
+            raise ValueError(
+                f"{self._likelihood()!r} models data in [0, 1]; X has categorical or boolean columns, which skae "
+                "models with their own likelihoods beside squared error / a Gaussian for the numeric columns. "
+                "Use the default loss / likelihood."
+            )
+        self.scaler_ = Scaler.fit(stats, self.scaling, feature_names=rows.layout.slot_names if rows.layout else getattr(self, "feature_names_in_", None),
+                                  unit_interval=self._likelihood() in ("bce", "bernoulli"),
+                                  passthrough=None if rows.layout is None else rows.layout.passthrough)
         self._fit_params = self.get_params(deep=False)
         self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self._n_train = rows.n_samples
@@ -221,11 +228,23 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
         )
 
     def _build_module(self, spec: ModelSpec) -> nn.Module:
+        layout = self._layout
         return build_module(
             self.architecture, self._routed("architecture"), spec,
             encoder_outputs=spec.latent_dim * self._encoder_outputs_per_latent, conditioner=self._conditioner(spec),
-            options={**self._module_options(), "latent_activation": spec.latent_activation, **self._routed("module")},
+            options={**self._module_options(), "latent_activation": spec.latent_activation,
+                     "column_groups": None if layout is None else layout.groups, **self._routed("module")},
         )
+
+    @property
+    def _layout(self):
+        """The mixed-type column layout (:mod:`skae.tabular`), or None for numeric data."""
+        return getattr(self, "column_layout_", None)
+
+    def _as_output(self, values: np.ndarray, rng=None):
+        """Decoded rows in X's units as returned to the user: a DataFrame of the original columns for mixed data."""
+        layout = self._layout
+        return values if layout is None else layout.decode(values, rng)
 
     def _train(self, data, seeded_epochs: bool = True) -> None:
         self._inference.reset()
@@ -263,8 +282,10 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
         return self.model_spec_.likelihood in ("bce", "bernoulli")
 
     def _decoded(self, module, z, c):
-        """Decoder output in scaled units (probabilities for Bernoulli models)."""
+        """Decoder output in scaled units (probabilities for Bernoulli models and non-numeric columns)."""
         out = module.decode(z, c)
+        if getattr(module, "column_groups", None) is not None:
+            return module.column_groups.means(out)
         return torch.sigmoid(out) if self._unit_interval() else out
 
     def transform(self, X, y=None):
@@ -297,7 +318,11 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
         -------
         X_rec : ndarray of shape (n_samples, n_features)
         """
-        Z = self._check_latent(X)
+        return self._as_output(self._decoded_rows(X, y))
+
+    def _decoded_rows(self, Z, y=None, rng=None) -> np.ndarray:
+        """Decoded codes in X's units, as an array (encoded slots for mixed data)."""
+        Z = self._check_latent(Z)
         return self.scaler_.inverse_transform(self._run(self._decoded, Z, self._conditions(y, len(Z))))
 
     def _check_latent(self, Z):
@@ -318,7 +343,7 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
         """
         rows = self._rows(X)
         out = self._run(self._reconstruct_scaled, self._scaled(rows), self._conditions(y, len(rows)))
-        return rows.like_input(self.scaler_.inverse_transform(out))
+        return self._as_output(rows.like_input(self.scaler_.inverse_transform(out)))
 
     def denoise(self, X, y=None):
         """Reconstruct (possibly corrupted) X; a denoising autoencoder returns clean data."""
@@ -332,17 +357,29 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
 
         The error is the mean squared error over features in X's own units
         (``loss="mse"``) or the mean binary cross-entropy (``loss="bce"``).
+        For a mixed-type table it is the training loss's balanced mean over
+        columns (standardised squared errors, cross-entropies over log K; see
+        :mod:`skae.tabular`).
         """
-        return -self.feature_errors(X, y).mean(axis=1)
+        errors = self.feature_errors(X, y)
+        if self._layout is None:
+            return -errors.mean(axis=1)
+        return -self._layout.balanced(errors, self.scaler_.scale)
 
     def feature_errors(self, X, y=None):
-        """Per-sample, per-feature reconstruction errors in X's units, shape (n, n_features)."""
+        """Per-sample, per-feature reconstruction errors in X's units, shape (n, n_features).
+
+        For a mixed-type table, one column per original column: squared error
+        for numeric columns, cross-entropy (nats) for categorical and boolean ones.
+        """
         rows = self._rows(X)
         scale = self.scaler_.scale
         bernoulli = self._unit_interval()
 
         def errors(module, x, c):
             out = module.decode(self._codes(module, x, c), c)
+            if getattr(module, "column_groups", None) is not None:
+                return module.column_groups.column_errors(x, out, scale)
             if bernoulli:
                 return bce_error(x, out)
             return ((x - out) * torch.as_tensor(scale, dtype=x.dtype, device=x.device)).square()

@@ -44,6 +44,8 @@ def prior_params(module, c, like: torch.Tensor):
 
 def log_likelihood(module, x, out, likelihood: str, in_range: bool = False):
     """log p(x | z) per sample for decoder output ``out`` (mean or logits)."""
+    if getattr(module, "column_groups", None) is not None:
+        return module.column_groups.log_likelihood(x, out, module.log_scale())
     if likelihood == "bernoulli":
         return bernoulli_log_likelihood(x, out, in_range)
     return gaussian_log_likelihood(x, out, module.log_scale())

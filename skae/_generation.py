@@ -51,9 +51,12 @@ class GenerativeMixin:
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_features), float64
+            A DataFrame of the training columns for a mixed-type table.
         """
         n_samples = self._check_n_samples(n_samples)
-        return self.inverse_transform(self._sampler(sampler).draw(n_samples, check_random_state(random_state)))
+        rng = check_random_state(random_state)
+        # categories of a mixed-type table are drawn from the decoder's softmax with the same rng
+        return self._as_output(self._decoded_rows(self._sampler(sampler).draw(n_samples, rng)), rng)
 
     def _check_n_samples(self, n_samples) -> int:
         check_is_fitted(self, "net_")
@@ -75,6 +78,11 @@ class GenerativeMixin:
         -------
         path : ndarray of shape (n_steps, n_features), or (n_pairs, n_steps, n_features)
         """
+        if getattr(self, "column_layout_", None) is not None:
+            raise TypeError(
+                "interpolate takes numeric rows; for a table with categorical columns, interpolate the codes: "
+                "inverse_transform((1 - t) * transform(row0) + t * transform(row1)) for t in [0, 1] gives a DataFrame."
+            )
         single = np.ndim(x0) == 1
         x0 = np.atleast_2d(np.asarray(x0, dtype=np.float64))
         x1 = np.atleast_2d(np.asarray(x1, dtype=np.float64))

@@ -73,6 +73,8 @@ class ReconstructionObjective(Objective):
     def data_term(self, module, x_in, x, c, training):
         codes = module.encode(x_in, c)
         out = module.decode(self.transform_codes(codes, training), c)
+        if getattr(module, "column_groups", None) is not None:  # a mixed-type table: one balanced term per column
+            return module.column_groups.balanced_error(x, out).mean(), codes
         return reconstruction_error(x, out, self.loss, in_range=True).mean(), codes
 
 

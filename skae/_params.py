@@ -62,6 +62,7 @@ class SharedDefaults:
     hidden_dims: tuple[int, ...] = (256, 128)
     activation: str = "relu"
     scaling: str | None = "auto"
+    handle_unknown: str = "error"
     architecture: str = "dense"
     regularizers: Any = None
     corruption: str | None = None
@@ -90,6 +91,7 @@ SHARED_CONSTRAINTS: dict[str, list] = {
     "hidden_dims": ["array-like"],
     "activation": [StrOptions(set(ACTIVATIONS) - {"identity"})],
     "scaling": [StrOptions({"auto", "global", "standard", "minmax"}), None],
+    "handle_unknown": [StrOptions({"error", "ignore"})],
     "architecture": [str, callable],
     "regularizers": [list, tuple, str, dict, None],
     "corruption": [str, None],

@@ -117,6 +117,7 @@ class Scaler:
         *,
         feature_names: Sequence[str] | None = None,
         unit_interval: bool = False,
+        passthrough: np.ndarray | None = None,
     ) -> Scaler:
         """Fit from column statistics.
 
@@ -132,9 +133,16 @@ class Scaler:
             Used in error messages.
         unit_interval : bool
             The model needs scaled data in [0, 1] (Bernoulli likelihood, BCE loss).
+        passthrough : bool ndarray of shape (n_features,) or None
+            Columns left as they are: the one-hot and 0/1 indicator columns of
+            mixed-type data (:mod:`skae.tabular`).  With any, "auto" means
+            "standard": the numeric columns of a table are in unrelated units.
         """
         names = list(feature_names) if feature_names is not None else None
-        scaling_param, mode = mode, (None if unit_interval else "global") if mode == "auto" else mode
+        mixed = passthrough is not None and bool(np.any(passthrough))
+        scaling_param = mode
+        if mode == "auto":
+            mode = "standard" if mixed else None if unit_interval else "global"
 
         def column(j: int) -> str:
             return f"column {j}" + (f" ({names[j]!r})" if names is not None else "")
@@ -150,8 +158,9 @@ class Scaler:
                 bad = ~(np.isfinite(stats.mean) & np.isfinite(stats.var))
                 mean, scale = stats.mean, np.sqrt(stats.var)
                 if mode == "global":
-                    scale = np.full(n_features, float(np.sqrt(stats.var.mean())))
-                    reference = np.full(n_features, magnitude.max())
+                    numeric = ~passthrough if mixed else slice(None)
+                    scale = np.full(n_features, float(np.sqrt(stats.var[numeric].mean())))
+                    reference = np.full(n_features, magnitude[numeric].max())
             elif mode == "minmax":
                 mean, scale = stats.min, stats.max - stats.min
                 bad = ~np.isfinite(scale)
@@ -166,6 +175,8 @@ class Scaler:
         # a column is constant when its spread is at rounding level *relative to its magnitude*,
         # so data measured in tiny units (1e-15) keeps its scale
         scale = np.where(scale > 100 * _EPS * reference, scale, 1.0)
+        if mixed:
+            mean, scale = np.where(passthrough, 0.0, mean), np.where(passthrough, 1.0, scale)
         scaler = cls(mean, scale)
         lo = (stats.min - scaler.mean) / scaler.scale
         hi = (stats.max - scaler.mean) / scaler.scale

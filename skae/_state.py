@@ -22,6 +22,7 @@ from ._device import resolve_device, seeded
 from ._inference import InferenceRunner
 from ._params import check_no_bool_numbers, check_routed_keys
 from ._scaling import Scaler
+from .tabular import ColumnLayout
 
 __all__ = ["FittedStateMixin"]
 
@@ -99,6 +100,7 @@ class FittedStateMixin:
             "training_codes": self.training_codes_,
             "training_conditions": self.training_conditions_,
             "net_overrides": dict(getattr(self, "_net_overrides", {})),
+            "column_layout": None if getattr(self, "column_layout_", None) is None else self.column_layout_.to_state(),
         }
 
     @classmethod
@@ -132,10 +134,16 @@ class FittedStateMixin:
             if len(names) != n_features:
                 raise ValueError("feature_names_in does not match n_features_in.")
             self.feature_names_in_ = np.asarray(names, dtype=object)
+        layout = state.get("column_layout")  # absent from files of skae before mixed-type tables
+        if layout is not None:
+            self.column_layout_ = ColumnLayout.from_state(layout)
+            if self.column_layout_.names != [str(n) for n in state["feature_names_in"] or []]:
+                raise ValueError("column_layout does not match feature_names_in.")
+        width = n_features if layout is None else self.column_layout_.width
         shape = state["image_shape"]
         self.image_shape_ = None if shape is None else tuple(_int(s, "image_shape") for s in shape)
         mean, scale = (np.asarray(state[k], dtype=np.float64) for k in ("scaling_mean", "scaling_scale"))
-        if mean.shape != (n_features,) or scale.shape != (n_features,):
+        if mean.shape != (width,) or scale.shape != (width,):
             raise ValueError("the scaling arrays do not match n_features_in.")
         self.scaler_ = Scaler(mean, scale)
         self._fit_params = self.get_params(deep=False)
@@ -145,7 +153,7 @@ class FittedStateMixin:
         if set(overrides) - {"early_stopping", "max_epochs"}:
             raise ValueError(f"unexpected net settings {sorted(overrides)}.")
         self._net_overrides = overrides
-        self.model_spec_ = self._model_spec(n_features)
+        self.model_spec_ = self._model_spec(width)
         target = device or state["device"]
         if device is None and str(target).startswith("cuda") and not torch.cuda.is_available():
             warnings.warn(f"The model was trained on {target!r}, which is not available; loading it on the CPU.",

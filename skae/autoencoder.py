@@ -41,7 +41,14 @@ class AutoEncoder(BaseAutoEncoder):
         Input scaling done inside the model and undone on output.  "global"
         centres each feature and divides by one overall standard deviation
         (keeps the relative geometry, like PCA); "auto" is "global" for
-        ``loss="mse"`` and no scaling for ``loss="bce"``.
+        ``loss="mse"``, no scaling for ``loss="bce"``, and "standard" for the
+        numeric columns of a table with categorical or boolean columns (one-hot
+        and 0/1 slots are never scaled).
+    handle_unknown : {"error", "ignore"}, default="error"
+        Categories of a categorical column not seen in ``fit``: an error, or
+        ("ignore") encoded as no known category, whose reconstruction error is
+        that of the least likely category (so such rows score as unusual).
+        Only for DataFrames with categorical columns (:mod:`skae.tabular`).
     architecture : str or callable, default="dense"
         "dense", "conv" (with ``architecture__image_shape=(C, H, W)``,
         ``architecture__channels``), a registered plugin name, or a builder
@@ -159,6 +166,7 @@ class AutoEncoder(BaseAutoEncoder):
         latent_activation=None,
         loss="mse",
         scaling=D.scaling,
+        handle_unknown=D.handle_unknown,
         architecture=D.architecture,
         regularizers=D.regularizers,
         corruption=D.corruption,

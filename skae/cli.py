@@ -74,15 +74,34 @@ def _select(frame, args, path: str):
     return frame[wanted], y
 
 
-def _check_numeric(frame, path: str) -> None:
+def _check_columns(frame, path: str) -> None:
+    """Refuse columns no estimator models; say which columns are taken as categories (a label would be)."""
     import pandas as pd
 
-    bad = [c for c in frame.columns if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))]
+    def kind(column):
+        if pd.api.types.is_bool_dtype(column):
+            return "boolean"
+        if pd.api.types.is_numeric_dtype(column):
+            return "numeric"
+        if pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column) \
+                or isinstance(column.dtype, pd.CategoricalDtype):
+            return "categorical"
+        return None
+
+    kinds = {c: kind(frame[c]) for c in frame.columns}
+    bad = [c for c, k in kinds.items() if k is None]
     if bad:
         raise CLIError(
-            f"{path}: column(s) {bad} are not numeric (e.g. {frame[bad[0]].iloc[0]!r}). Choose the feature "
-            "columns with --columns, or leave these out with --drop."
+            f"{path}: column(s) {bad} have dtype {frame[bad[0]].dtype}, which skae cannot model (it takes numeric, "
+            "categorical and boolean columns). Leave them out with --drop, or choose the features with --columns."
         )
+    missing = [c for c in frame.columns if frame[c].isna().any()]
+    if missing:
+        raise CLIError(f"{path}: column(s) {missing} have missing values; impute or drop those rows first.")
+    categorical = [f"{c} ({frame[c].nunique()} categories)" for c, k in kinds.items() if k == "categorical"]
+    if categorical:
+        print(f"skae: modelling {', '.join(categorical)} as categorical; if one is an id or a label, leave it "
+              "out with --drop (or --target for a ConditionalVAE's condition).", file=sys.stderr)
 
 
 def _write_table(frame, path: str | None) -> None:
@@ -144,7 +163,7 @@ def _fit(args) -> int:
     _check_output(args.out, _MODEL_SUFFIXES + _PICKLE_SUFFIXES, "model")
     estimator = _estimator(args.estimator, args.param)
     frame, y = _select(_read_table(args.data), args, args.data)
-    _check_numeric(frame, args.data)
+    _check_columns(frame, args.data)
     interrupted = []
 
     def on_interrupt(signum, frame_):

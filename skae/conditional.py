@@ -95,6 +95,7 @@ class ConditionalVAE(VAE):
         beta=1.0,
         n_mc_samples=1,
         scaling=D.scaling,
+        handle_unknown=D.handle_unknown,
         architecture=D.architecture,
         regularizers=D.regularizers,
         corruption=D.corruption,

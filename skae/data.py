@@ -6,7 +6,8 @@ works with a :class:`Rows`, whichever X was:
 * an array or DataFrame in memory (validated by scikit-learn's ``validate_data``);
 * a ``numpy.memmap`` on disk, read block by block (its first rows are validated
   here; NaN/inf are reported with their row number as blocks are read);
-* image arrays ``(n, C, H, W)`` or ``(n, H, W)``, seen as flat rows of C·H·W values.
+* image arrays ``(n, C, H, W)`` or ``(n, H, W)``, seen as flat rows of C·H·W values;
+* a DataFrame with categorical or boolean columns, encoded by :mod:`skae.tabular`.
 
 :class:`Rows` gives the column statistics (streamed, see :mod:`skae._scaling`),
 the training dataset, scaled row chunks for inference, and outputs shaped like
@@ -26,6 +27,7 @@ from sklearn.utils.validation import validate_data
 
 from ._datasets import BLOCK_ROWS, StreamingData, TensorData, read_rows
 from ._scaling import ColumnStats, Scaler, column_stats
+from .tabular import ColumnLayout, is_mixed_frame
 
 __all__ = ["Rows", "ScaledRows", "fit_image_shape", "take_rows", "validate_rows"]
 
@@ -42,10 +44,13 @@ class Rows:
         ``values`` is a memmap to read block by block.
     input_shape : tuple
         Shape of what the caller passed (images keep their (n, C, H, W)).
+    layout : ColumnLayout or None
+        For a mixed-type DataFrame: how its columns became ``values``' slots.
     """
 
-    def __init__(self, values: np.ndarray, *, on_disk: bool, input_shape: tuple[int, ...]):
-        self.values, self.on_disk, self.input_shape = values, on_disk, input_shape
+    def __init__(self, values: np.ndarray, *, on_disk: bool, input_shape: tuple[int, ...],
+                 layout: ColumnLayout | None = None):
+        self.values, self.on_disk, self.input_shape, self.layout = values, on_disk, input_shape, layout
 
     @property
     def n_samples(self) -> int:
@@ -175,6 +180,14 @@ def validate_rows(estimator, X, *, reset: bool, image_shape: tuple[int, ...] | N
     estimator takes only 2-D X.  ``check_finite=False`` leaves NaN/inf to be
     found where the rows are read (:class:`ScaledRows` does it for inference).
     """
+    layout = _layout(estimator, X, reset)
+    if layout is not None:
+        layout.check_columns(X, type(estimator).__name__)
+        values = layout.encode(X, getattr(estimator, "handle_unknown", "error"))
+        if reset:
+            estimator.n_features_in_ = len(layout.names)
+            estimator.feature_names_in_ = np.asarray(layout.names, dtype=object)
+        return Rows(values, on_disk=False, input_shape=values.shape, layout=layout)
     if isinstance(X, np.memmap):
         if X.ndim != 2:
             raise ValueError(
@@ -188,6 +201,18 @@ def validate_rows(estimator, X, *, reset: bool, image_shape: tuple[int, ...] | N
     flat = _flatten_images(X, image_shape, type(estimator).__name__)
     values = validate_data(estimator, flat, dtype=_FLOAT_DTYPES, reset=reset, ensure_all_finite=check_finite)
     return Rows(values, on_disk=False, input_shape=shape if len(shape) >= 3 else values.shape)
+
+
+def _layout(estimator, X, reset: bool) -> ColumnLayout | None:
+    """The mixed-type layout X is read with: detected in fit, the fitted one afterwards."""
+    if not reset:
+        return getattr(estimator, "column_layout_", None)
+    layout = ColumnLayout.from_frame(X) if is_mixed_frame(X) else None
+    if layout is not None:
+        estimator.column_layout_ = layout
+    elif hasattr(estimator, "column_layout_"):
+        del estimator.column_layout_  # refitted on numeric data
+    return layout
 
 
 def fit_image_shape(X, architecture: Any, architecture_params: dict[str, Any]) -> tuple[int, ...] | None:

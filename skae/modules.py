@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from .tabular import ColumnGroups
+
 __all__ = ["ACTIVATIONS", "SIGMA_FLOOR", "AutoEncoderModule", "ConditionedMLP", "ConvDecoder", "ConvEncoder"]
 
 #: smallest learned decoder scale σ0, in the model's scaled units
@@ -229,6 +231,9 @@ class AutoEncoderModule(nn.Module):
         exactly (a constant pixel) would otherwise drive its likelihood to infinity.
     prior : nn.Module or None
         Conditional prior network ``c -> (mean, log_var)`` of a conditional VAE.
+    column_groups : skae.tabular.ColumnGroups or None
+        For mixed-type tables: which output slots are numbers, softmax logits
+        or Bernoulli logits (the losses and output means read it).
     """
 
     def __init__(
@@ -241,8 +246,10 @@ class AutoEncoderModule(nn.Module):
         learn_sigma0: bool | str = False,
         n_features: int | None = None,
         prior: nn.Module | None = None,
+        column_groups: ColumnGroups | None = None,
     ):
         super().__init__()
+        self.column_groups = column_groups
         self.encoder = encoder
         self.decoder = decoder
         self.latent_activation = ACTIVATIONS[latent_activation]() if latent_activation else None

@@ -20,7 +20,6 @@ Why the default looks the way it does (benchmarks/results_anomaly.md, 16 real se
 
 from __future__ import annotations
 
-import math
 import numbers
 from typing import Any
 
@@ -31,67 +30,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .autoencoder import AutoEncoder
+from ._members import Member, balanced_subsets, columns_of, default_member
 from .data import take_rows, validate_rows
+from .tabular import ColumnLayout
 
 __all__ = ["AutoEncoderOutlierDetector"]
-
-_STEPS = 1500  # training steps of a default member: enough to learn the bulk, too few to memorise outliers
-_BATCH = 64
-
-
-def _default_member(n_rows: int, n_features: int, seed: int) -> AutoEncoder:
-    epochs = max(1, math.ceil(_STEPS * _BATCH / max(n_rows, 1)))
-    return AutoEncoder(
-        latent_dim=max(1, round(0.25 * n_features)), hidden_dims=(max(8, 2 * n_features),), activation="relu",
-        scaling="standard", max_epochs=epochs, batch_size=_BATCH, early_stopping=False, validation_fraction=0.0,
-        random_state=seed,
-    )
-
-
-def _robust_location_scale(scores: np.ndarray) -> tuple[float, float]:
-    q25, q50, q75 = np.percentile(scores, [25, 50, 75])
-    return float(q50), float(max(q75 - q25, 1e-12 * max(abs(q50), 1.0), 1e-300))
-
-
-class _Member:
-    """One fitted estimator on some columns, and what turns its output into a standardised anomaly score."""
-
-    def __init__(self, estimator, columns: np.ndarray, score_type: str):
-        self.estimator, self.columns, self.score_type = estimator, columns, score_type
-
-    def calibrate(self, X: np.ndarray) -> np.ndarray:
-        """Fit the score's statistics on the training rows; returns their raw anomaly scores."""
-        if self.score_type == "likelihood":
-            self.residual_scale = self.estimator.feature_errors(X).mean(0) + 1e-12
-            codes = np.asarray(self.estimator.transform(X), dtype=np.float64)
-            self.code_mean = codes.mean(0)
-            cov = np.atleast_2d(np.cov(codes, rowvar=False)) if len(codes) > 1 else np.eye(codes.shape[1])
-            ridge = 0.1 * np.trace(cov) / len(cov) + 1e-6
-            self.code_precision = np.linalg.inv(0.9 * cov + ridge * np.eye(len(cov)))
-        raw = self.raw_scores(X)
-        self.location, self.scale = _robust_location_scale(raw)
-        return raw
-
-    def feature_scores(self, X: np.ndarray) -> np.ndarray:
-        errors = self.estimator.feature_errors(X)
-        return errors / self.residual_scale if self.score_type == "likelihood" else errors
-
-    def raw_scores(self, X: np.ndarray) -> np.ndarray:
-        """Higher = more anomalous, in this member's own units."""
-        if self.score_type == "likelihood":
-            codes = np.asarray(self.estimator.transform(X), dtype=np.float64) - self.code_mean
-            mahalanobis = np.einsum("ij,jk,ik->i", codes, self.code_precision, codes)
-            return self.feature_scores(X).sum(1) + mahalanobis
-        if self.score_type == "reconstruction":
-            return self.estimator.feature_errors(X).mean(1)
-        if self.score_type in ("elbo", "iwae"):
-            return -self.estimator.score_samples(X, method=self.score_type)
-        return -self.estimator.score_samples(X)
-
-    def scores(self, X: np.ndarray) -> np.ndarray:
-        return (self.raw_scores(X) - self.location) / self.scale
-
 
 class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
     """Flag rows an ensemble of small autoencoders finds unlikely.
@@ -102,15 +45,15 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
     also has the outputs PyOD users expect; PyOD's convention is the reverse
     (higher = more anomalous):
 
-    ==========================  =========================================
-    PyOD                         skae
-    ==========================  =========================================
-    ``decision_function(X)``     ``-score_samples(X)``
-    ``decision_scores_``         ``decision_scores_`` (the training rows)
-    ``threshold_``               ``threshold_`` (on the same scale)
-    ``labels_`` (1 = outlier)    ``labels_``; ``predict`` gives -1 / +1
-    ``predict_proba(X, method)`` ``predict_proba(X, method)``
-    ==========================  =========================================
+    ============================  =========================================
+    PyOD                          skae
+    ============================  =========================================
+    ``decision_function(X)``      ``-score_samples(X)``
+    ``decision_scores_``          ``decision_scores_`` (the training rows)
+    ``threshold_``                ``threshold_`` (on the same scale)
+    ``labels_`` (1 = outlier)     ``labels_``; ``predict`` gives -1 / +1
+    ``predict_proba(X, method)``  ``predict_proba(X, method)``
+    ============================  =========================================
 
     Parameters
     ----------
@@ -216,7 +159,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         score_type = self.score_type if self.score_type != "auto" else ("elbo" if variational else "likelihood")
         rng = check_random_state(self.random_state)
         members = []
-        for columns in _balanced_subsets(self.n_features_in_, n_members, share, rng):
+        for columns in balanced_subsets(self.n_features_in_, n_members, share, rng):
             seed = int(rng.randint(np.iinfo(np.int32).max))
             members.append(self._fit_member(X, rows, columns, seed, score_type))
         if self.trim_fraction > 0 and len(rows) > 2:
@@ -234,10 +177,10 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         share = self.max_features if self.max_features != "auto" else (0.5 if self.estimator is None else 1.0)
         return int(n_members), float(share)
 
-    def _fit_member(self, X, rows, columns: np.ndarray, seed, score_type: str) -> _Member:
-        data = X if len(columns) == self.n_features_in_ else _columns(X, columns)
+    def _fit_member(self, X, rows, columns: np.ndarray, seed, score_type: str) -> Member:
+        data = X if len(columns) == self.n_features_in_ else columns_of(X, columns)
         if self.estimator is None:
-            estimator = _default_member(len(rows), len(columns), seed)
+            estimator = default_member(len(rows), len(columns), seed)
         else:
             estimator = clone(self.estimator)
             params = estimator.get_params()
@@ -245,14 +188,18 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
                 estimator.set_params(random_state=seed)  # members of an ensemble must differ
             if "latent_dim" in params and params["latent_dim"] > len(columns):
                 estimator.set_params(latent_dim=len(columns))
-        member = _Member(estimator.fit(data), columns, score_type)
+        if "handle_unknown" in estimator.get_params():
+            # the detector checks categories against all training rows; a category only trimmed rows had is
+            # unknown to a member and scores as unusual there
+            estimator.set_params(handle_unknown="ignore")
+        member = Member(estimator.fit(data), columns, score_type)
         member.calibrate(data)
         return member
 
-    def _average(self, members: list[_Member], X) -> np.ndarray:
+    def _average(self, members: list[Member], X) -> np.ndarray:
         total = None
         for member in members:
-            data = X if len(member.columns) == self.n_features_in_ else _columns(X, member.columns)
+            data = X if len(member.columns) == self.n_features_in_ else columns_of(X, member.columns)
             scores = member.scores(data)
             total = scores if total is None else total + scores
         return total / len(members)
@@ -302,7 +249,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         return -self._average(self._members, X)
 
     def decision_function(self, X):
-        """score_samples − offset_: negative for outliers."""
+        """``score_samples − offset_``: negative for outliers."""
         return self.score_samples(X) - self.offset_
 
     def predict(self, X):
@@ -354,7 +301,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         total = np.zeros((len(rows), self.n_features_in_))
         count = np.zeros(self.n_features_in_)
         for member in self._members:
-            data = X if len(member.columns) == self.n_features_in_ else _columns(X, member.columns)
+            data = X if len(member.columns) == self.n_features_in_ else columns_of(X, member.columns)
             total[:, member.columns] += member.feature_scores(data)
             count[member.columns] += 1
         errors = total / np.maximum(count, 1)
@@ -384,6 +331,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
             "feature_names_in": None if names is None else [str(n) for n in names],
             "decision_scores": self.decision_scores_,
             "members": members,
+            "column_layout": None if getattr(self, "column_layout_", None) is None else self.column_layout_.to_state(),
         }
 
     @classmethod
@@ -402,7 +350,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
             columns = np.asarray(entry["columns"], dtype=np.intp)
             if columns.ndim != 1 or len(columns) != estimator.n_features_in_ or columns.min() < 0 or columns.max() >= d:
                 raise ValueError("a member's columns do not match its estimator.")
-            member = _Member(estimator, columns, str(entry["score_type"]))
+            member = Member(estimator, columns, str(entry["score_type"]))
             member.location, member.scale = float(entry["location"]), float(entry["scale"])
             if member.score_type == "likelihood":
                 member.residual_scale = np.asarray(entry["residual_scale"], dtype=np.float64).reshape(len(columns))
@@ -417,32 +365,6 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         if state["feature_names_in"] is not None:
             detector.feature_names_in_ = np.asarray([str(n) for n in state["feature_names_in"]], dtype=object)
         detector.decision_scores_ = np.asarray(state["decision_scores"], dtype=np.float64).reshape(-1)
+        if state.get("column_layout") is not None:
+            detector.column_layout_ = ColumnLayout.from_state(state["column_layout"])
         return detector
-
-
-def _balanced_subsets(d: int, n_members: int, share: float, rng) -> list[np.ndarray]:
-    """Column subsets of about ``share · d`` columns that cover every column about equally often.
-
-    Subsets are cut from successive random permutations of the columns, so with
-    ``share=0.5`` every pair of members sees each column exactly once: how often
-    an anomaly's telltale column is seen does not depend on the draw.
-    """
-    if share >= 1:
-        return [np.arange(d) for _ in range(n_members)]
-    size = max(1, round(share * d))
-    subsets, order = [], np.array([], dtype=np.intp)
-    while len(subsets) < n_members:
-        if len(order) < size:
-            order = np.r_[order, rng.permutation(d)]
-        subset, order = order[:size], order[size:]
-        if len(np.unique(subset)) < size:  # a permutation's tail joined the next one's head: redraw this one
-            subset = rng.choice(d, size, replace=False)
-        subsets.append(np.sort(subset))
-    return subsets
-
-
-def _columns(X, columns: np.ndarray):
-    """The given columns of X, keeping a DataFrame a DataFrame (a memmap's columns are read into memory)."""
-    if isinstance(X, pd.DataFrame):
-        return X.iloc[:, columns]
-    return np.ascontiguousarray(np.asarray(X)[:, columns])

@@ -111,6 +111,7 @@ class VAE(BaseAutoEncoder):
         beta=1.0,
         n_mc_samples=1,
         scaling=D.scaling,
+        handle_unknown=D.handle_unknown,
         architecture=D.architecture,
         regularizers=D.regularizers,
         corruption=D.corruption,
@@ -225,16 +226,23 @@ class VAE(BaseAutoEncoder):
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_features), float64
+            For a mixed-type table, a DataFrame of the training columns whose
+            categories are drawn from the decoder's softmax.
         """
         n_samples = self._check_n_samples(n_samples)
         rng = check_random_state(random_state)
         z = self._sampler(sampler).draw(n_samples, rng, self._conditions(y, n_samples))
-        means = self.inverse_transform(z, y)
-        if not draw:
-            return means
-        if self._unit_interval():
+        means = self._decoded_rows(z, y)
+        if draw and self._unit_interval():
             return rng.binomial(1, np.clip(means, 0, 1)).astype(np.float64)
-        return means + rng.standard_normal(means.shape) * self.sigma0_ * self.scaler_.scale
+        if draw:
+            noise = rng.standard_normal(means.shape) * self.sigma0_ * self.scaler_.scale
+            if self._layout is not None:  # only numeric slots carry Gaussian noise; categories are drawn below
+                noise[:, self._layout.passthrough] = 0.0
+            means = means + noise
+        if self._layout is not None:
+            return self._as_output(means, rng)
+        return means
 
     def score_samples(self, X, y=None, method: str = "elbo", n_samples: int | None = None):
         """Per-sample log-likelihood bound in nats, in X's own units (higher = more normal).

@@ -42,7 +42,7 @@ def test_closed_form_kls_match_torch_and_monte_carlo():
 
 
 def test_seed_formula_for_kl_to_standard_normal():
-    # seed 004: ½(‖μ‖² + ‖σ‖²) − Σ log σ − L/2
+    # the same KL written another way (Kingma & Welling 2013, appendix B): ½(‖μ‖² + ‖σ‖²) − Σ log σ − L/2
     mu, log_var = torch.randn(6, 5, generator=g), torch.randn(6, 5, generator=g)
     sigma = (0.5 * log_var).exp()
     seed = 0.5 * (mu.square().sum(-1) + sigma.square().sum(-1)) - sigma.log().sum(-1) - 5 / 2
