@@ -41,6 +41,7 @@ from ._params import (
 from ._scaling import Scaler
 from ._state import FittedStateMixin
 from ._training import TrainingNet, kept_after_divergence
+from ._typing import ArrayLike, Condition, Output
 from .data import Rows, fit_image_shape, validate_rows
 from .exceptions import TrainingDivergedError
 from .losses import bce_error
@@ -106,7 +107,7 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
 
     # -- fitting ----------------------------------------------------------------
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: Condition = None) -> BaseAutoEncoder:
         """Train the autoencoder on X.
 
         Parameters
@@ -124,7 +125,7 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
         """
         return self._fit(X, y, continue_training=bool(self.warm_start))
 
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X: ArrayLike, y: Condition = None) -> BaseAutoEncoder:
         """Continue training for ``max_epochs`` more epochs (initializing if needed)."""
         return self._fit(X, y, continue_training=True)
 
@@ -288,7 +289,7 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
             return module.column_groups.means(out)
         return torch.sigmoid(out) if self._unit_interval() else out
 
-    def transform(self, X, y=None):
+    def transform(self, X: ArrayLike, y: Condition = None) -> np.ndarray:
         """Encode X into the latent space.
 
         Parameters
@@ -305,7 +306,7 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
         rows = self._rows(X)
         return self._run(self._codes, self._scaled(rows), self._conditions(y, len(rows)))
 
-    def inverse_transform(self, X, y=None):
+    def inverse_transform(self, X: ArrayLike, y: Condition = None) -> Output:
         """Decode latent codes back to the input space.
 
         Parameters
@@ -336,7 +337,7 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
             )
         return Z
 
-    def reconstruct(self, X, y=None):
+    def reconstruct(self, X: ArrayLike, y: Condition = None) -> Output:
         """Encode and decode X: ``inverse_transform(transform(X))`` in one pass.
 
         Image input (n, C, H, W) gives images back; 2-D input gives rows.
@@ -345,14 +346,14 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
         out = self._run(self._reconstruct_scaled, self._scaled(rows), self._conditions(y, len(rows)))
         return self._as_output(rows.like_input(self.scaler_.inverse_transform(out)))
 
-    def denoise(self, X, y=None):
+    def denoise(self, X: ArrayLike, y: Condition = None) -> Output:
         """Reconstruct (possibly corrupted) X; a denoising autoencoder returns clean data."""
         return self.reconstruct(X, y)
 
     def _reconstruct_scaled(self, module, x, c):
         return self._decoded(module, self._codes(module, x, c), c)
 
-    def score_samples(self, X, y=None):
+    def score_samples(self, X: ArrayLike, y: Condition = None) -> np.ndarray:
         """Per-sample score, higher = more normal: minus the mean reconstruction error.
 
         The error is the mean squared error over features in X's own units
@@ -366,7 +367,7 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
             return -errors.mean(axis=1)
         return -self._layout.balanced(errors, self.scaler_.scale)
 
-    def feature_errors(self, X, y=None):
+    def feature_errors(self, X: ArrayLike, y: Condition = None) -> np.ndarray:
         """Per-sample, per-feature reconstruction errors in X's units, shape (n, n_features).
 
         For a mixed-type table, one column per original column: squared error
@@ -386,11 +387,11 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
 
         return self._run(errors, self._scaled(rows), self._conditions(y, len(rows)))
 
-    def score(self, X, y=None):
+    def score(self, X: ArrayLike, y: Condition = None) -> float:
         """Mean of :meth:`score_samples` (higher is better), so GridSearchCV tunes without labels."""
         return float(np.mean(self.score_samples(X, y)))
 
-    def get_feature_names_out(self, input_features=None):
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
         """Names of the latent features: ``latent0``, ``latent1``, ..."""
         check_is_fitted(self, "net_")
         return np.asarray([f"latent{i}" for i in range(self.model_spec_.latent_dim)], dtype=object)

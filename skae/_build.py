@@ -48,7 +48,7 @@ def build_plugins(regularizers, regularizer_params: Mapping[str, Any], corruptio
         raise ValueError(f"regularizers lists a name twice: {names!r}.")
     built = []
     for name in names:
-        params = dict(routed(regularizer_params, name))
+        params = dict(routed(dict(regularizer_params), name))
         if isinstance(regularizers, dict) and regularizers[name] is not None:
             params.setdefault("weight", regularizers[name])
         built.append(plugins.build("regularizer", name, params, spec, f"regularizers__{name}__"))
@@ -136,7 +136,8 @@ def build_net(params: Mapping[str, Any], routed: Mapping[str, Mapping[str, Any]]
         # the hand-written loop's time)
         skorch_params["optimizer__fused"] = True
     accelerator = params["accelerator"]
-    net_class, placement = TrainingNet, {"device": device}
+    net_class: type[TrainingNet] = TrainingNet
+    placement: dict[str, Any] = {"device": device}
     if accelerator is not None:
         net_class = AcceleratedTrainingNet
         placement = {"device": None, "accelerator": accelerator,

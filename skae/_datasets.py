@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import mmap
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -61,7 +62,7 @@ class TensorData:
         return self.x[t].cpu().numpy(), (None if self.c is None else self.c[t].cpu().numpy())
 
 
-def _on_file(array) -> bool:
+def _on_file(array: Any) -> bool:
     """Whether the rows of ``array`` can be read from its file instead of through the mapping.
 
     Not for copy-on-write maps (mode "c"): their changes live only in memory.
@@ -72,7 +73,7 @@ def _on_file(array) -> bool:
     )
 
 
-def read_row_set(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def read_row_set(array: Any, rows: np.ndarray) -> np.ndarray:
     """Rows ``rows`` (sorted) of ``array``; file reads for a memmap (see :func:`read_rows`).
 
     Gathering scattered rows through the mapping would fault in whole
@@ -89,7 +90,7 @@ def read_row_set(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def read_rows(array: np.ndarray, start: int, stop: int) -> np.ndarray:
+def read_rows(array: Any, start: int, stop: int) -> np.ndarray:
     """Rows ``start:stop`` of ``array`` as an in-memory copy.
 
     For a ``numpy.memmap`` opened on a file, the rows are read with file I/O
@@ -161,7 +162,7 @@ class StreamingData:
                 x, c = x[perm], (None if c is None else c[perm])
             if carry_x is not None:  # keep batches full across block boundaries
                 x = torch.cat([carry_x, x])
-                c = None if c is None else torch.cat([carry_c, c])
+                c = None if c is None or carry_c is None else torch.cat([carry_c, c])
             n_full = len(x) - len(x) % batch_size
             yield from _batches_of(x[:n_full], None if c is None else c[:n_full], batch_size)
             carry_x, carry_c = x[n_full:], (None if c is None else c[n_full:])

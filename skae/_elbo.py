@@ -104,7 +104,7 @@ def row_noise(x: torch.Tensor, seed: int, k: int, latent_dim: int) -> torch.Tens
     splitmix64 counter hash keyed by the row, then Box–Muller.
     """
     rows = np.ascontiguousarray(x.detach().double().cpu().numpy())
-    multipliers = np.random.RandomState(seed).randint(1, 2**62, size=rows.shape[1]).astype(np.uint64) * 2 + 1
+    multipliers = np.asarray(np.random.RandomState(seed).randint(1, 2**62, size=rows.shape[1])).astype(np.uint64) * 2 + 1
     with np.errstate(over="ignore"):
         # integer arithmetic wraps exactly, so the key does not depend on batching
         key = (rows.view(np.uint64) * multipliers).sum(axis=1, dtype=np.uint64) ^ np.uint64(seed)

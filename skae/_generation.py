@@ -7,11 +7,14 @@ Each variant says which latent samplers it has (``_latent_sampler``) and which o
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._typing import ArrayLike, Condition, Output, RandomState
 from .sampling import LatentSampler
 
 __all__ = ["GenerativeMixin"]
@@ -19,6 +22,13 @@ __all__ = ["GenerativeMixin"]
 
 class GenerativeMixin:
     """``sample`` / ``interpolate`` over ``transform`` / ``inverse_transform`` and a latent sampler."""
+
+    if TYPE_CHECKING:  # provided by the estimator class this mixin is part of
+        _sampler_cache: Any
+        _as_output: Callable[..., Any]
+        _decoded_rows: Callable[..., np.ndarray]
+        transform: Callable[..., np.ndarray]
+        inverse_transform: Callable[..., Any]
 
     #: what ``sample(sampler="auto")`` draws codes from
     _default_sampler = "mixture"
@@ -37,7 +47,7 @@ class GenerativeMixin:
         self._sampler_cache = cache
         return cache[name]
 
-    def sample(self, n_samples: int = 1, random_state=None, *, sampler: str = "auto"):
+    def sample(self, n_samples: int = 1, random_state: RandomState = None, *, sampler: str = "auto") -> Output:
         """Generate new samples in input space.
 
         Parameters
@@ -64,7 +74,7 @@ class GenerativeMixin:
             raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
         return int(n_samples)
 
-    def interpolate(self, x0, x1, n_steps: int = 10, y=None):
+    def interpolate(self, x0: ArrayLike, x1: ArrayLike, n_steps: int = 10, y: Condition = None) -> np.ndarray:
         """Decode the latent path z_t = (1 − t) z0 + t z1, t in [0, 1].
 
         Parameters

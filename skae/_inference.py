@@ -81,7 +81,7 @@ class _Layout:
 
 def lane_layout(parts: list[np.ndarray | None]) -> _Layout:
     """The lane layout of one chunk of rows (``parts``: the row arrays fed to the module, float32 or float64)."""
-    keys = None
+    keys: np.ndarray | None = None
     for p in parts:
         if p is not None:
             # a wrapped sum of the bit patterns: exact and order-free, a function of the row alone
@@ -90,6 +90,7 @@ def lane_layout(parts: list[np.ndarray | None]) -> _Layout:
             part_keys = (part_keys ^ (part_keys >> np.uint64(32))).astype(np.uint32) if bits.dtype == np.uint64 \
                 else part_keys
             keys = part_keys if keys is None else keys * _MIX + part_keys
+    assert keys is not None, "a chunk has at least one row array"
     return _Layout(keys, parts)
 
 
@@ -125,7 +126,7 @@ class InferenceRunner:
                     tensors = []
                     for a, raw in zip(sources, raws):
                         if raw is not None:
-                            batch = layout.pad(raw) if lanes else np.array(raw, dtype=np.float32)
+                            batch = layout.pad(raw) if layout is not None else np.array(raw, dtype=np.float32)
                             if hasattr(a, "finish"):  # scaled after the layout: one pass less over the data
                                 batch = a.finish(batch, raw, start)
                             raw = torch.from_numpy(batch).to(device)
@@ -138,7 +139,7 @@ class InferenceRunner:
                         results = tuple(np.empty((n, *o.shape[1:]), dtype=dtype) for o in out)
                     for res, o in zip(results, out):
                         o = o.cpu().numpy()
-                        res[start:stop] = layout.unpad(o) if lanes else o
+                        res[start:stop] = layout.unpad(o) if layout is not None else o
         finally:
             module.train(was_training)
         if results is None:

@@ -81,7 +81,8 @@ def balanced_subsets(d: int, n_members: int, share: float, rng) -> list[np.ndarr
     if share >= 1:
         return [np.arange(d) for _ in range(n_members)]
     size = max(1, round(share * d))
-    subsets, order = [], np.array([], dtype=np.intp)
+    subsets: list[np.ndarray] = []
+    order = np.array([], dtype=np.intp)
     while len(subsets) < n_members:
         if len(order) < size:
             order = np.r_[order, rng.permutation(d)]

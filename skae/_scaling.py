@@ -139,7 +139,8 @@ class Scaler:
             "standard": the numeric columns of a table are in unrelated units.
         """
         names = list(feature_names) if feature_names is not None else None
-        mixed = passthrough is not None and bool(np.any(passthrough))
+        keep = np.zeros(len(stats.mean), dtype=bool) if passthrough is None else np.asarray(passthrough, dtype=bool)
+        mixed = bool(keep.any())
         scaling_param = mode
         if mode == "auto":
             mode = "standard" if mixed else None if unit_interval else "global"
@@ -158,7 +159,7 @@ class Scaler:
                 bad = ~(np.isfinite(stats.mean) & np.isfinite(stats.var))
                 mean, scale = stats.mean, np.sqrt(stats.var)
                 if mode == "global":
-                    numeric = ~passthrough if mixed else slice(None)
+                    numeric = ~keep
                     scale = np.full(n_features, float(np.sqrt(stats.var[numeric].mean())))
                     reference = np.full(n_features, magnitude[numeric].max())
             elif mode == "minmax":
@@ -176,7 +177,7 @@ class Scaler:
         # so data measured in tiny units (1e-15) keeps its scale
         scale = np.where(scale > 100 * _EPS * reference, scale, 1.0)
         if mixed:
-            mean, scale = np.where(passthrough, 0.0, mean), np.where(passthrough, 1.0, scale)
+            mean, scale = np.where(keep, 0.0, mean), np.where(keep, 1.0, scale)
         scaler = cls(mean, scale)
         lo = (stats.min - scaler.mean) / scaler.scale
         hi = (stats.max - scaler.mean) / scaler.scale

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -33,6 +34,16 @@ class FittedStateMixin:
     Variants add their own entries by extending ``get_fitted_state`` and
     overriding ``_restore_conditions`` / ``_after_restore``.
     """
+
+    if TYPE_CHECKING:  # provided by the estimator class this mixin is part of
+        accelerator: Any
+        _routed_params: dict[str, Any]
+        _sampler_cache: Any
+        _validate_params: Callable[[], None]
+        _regularizer_names: Callable[[], list[str]]
+        get_params: Callable[..., dict[str, Any]]
+        _model_spec: Callable[[int], Any]
+        _build_training: Callable[..., Any]
 
     @property
     def history_(self) -> History:

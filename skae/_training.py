@@ -52,6 +52,8 @@ class TrainingNet(NeuralNet):
     ``.item()`` sync) and stops on a non-finite loss.
     """
 
+    _good_epochs: list | None  # snapshots of (state, epoch) to rewind to, newest last
+
     @property
     def _default_callbacks(self):
         callbacks = [("epoch_timer", EpochTimer()), ("print_log", _PrintLog(sink=print if self.verbose else silent))]
@@ -146,7 +148,7 @@ class TrainingNet(NeuralNet):
 
         Returns the number of epochs the history keeps.
         """
-        snapshots = self._good_epochs
+        snapshots = self._good_epochs or []  # fit_loop takes one before the first epoch
         if getattr(self, "_first_batch_diverged", False) and len(snapshots) == 2:
             # the last epoch's own weights gave a non-finite loss on the first batch after it: not good
             snapshots = snapshots[:1]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseAutoEncoder
+from ._docs import with_shared_parameters
 from ._objectives import ReconstructionObjective
 from ._params import DEFAULTS as D
-from ._params import store_init_params
+from ._params import FAMILY_DEFAULTS, store_init_params
 from .sampling import CodeMixture
 
 __all__ = ["AutoEncoder"]
@@ -26,10 +27,11 @@ class AutoEncoder(BaseAutoEncoder):
         Size of the code.
     hidden_dims : sequence of int, default=(256, 128)
         Widths of the encoder's hidden layers; the decoder mirrors them.
-    activation : str, default="relu"
+    activation : str, default="elu"
         One of "relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid".
-        ReLU learned faster than ELU in every benchmark and tied after long
-        training (benchmarks/results_generative.md).
+        ELU reconstructs held-out rows better than ReLU here (0.52x against
+        0.57x PCA's error on digits, 0.63x against 0.66x on MNIST-5000;
+        benchmarks/results_generative.md); the VAEs default to ReLU.
     latent_activation : str or None, default=None
         Activation on the code ("sigmoid" for codes in (0, 1), needed by
         ``kl_sparsity``).
@@ -44,68 +46,7 @@ class AutoEncoder(BaseAutoEncoder):
         ``loss="mse"``, no scaling for ``loss="bce"``, and "standard" for the
         numeric columns of a table with categorical or boolean columns (one-hot
         and 0/1 slots are never scaled).
-    handle_unknown : {"error", "ignore"}, default="error"
-        Categories of a categorical column not seen in ``fit``: an error, or
-        ("ignore") encoded as no known category, whose reconstruction error is
-        that of the least likely category (so such rows score as unusual).
-        Only for DataFrames with categorical columns (:mod:`skae.tabular`).
-    architecture : str or callable, default="dense"
-        "dense", "conv" (with ``architecture__image_shape=(C, H, W)``,
-        ``architecture__channels``), a registered plugin name, or a builder
-        callable (see :mod:`skae.architectures`).
-    regularizers : str, list of str, dict or None, default=None
-        Regularizer plugins, e.g. ``["l1_activity", "contractive"]``; their
-        parameters route as ``regularizers__<name>__<param>``.  A dict maps
-        names to weights.
-    corruption : str or None, default=None
-        Input corruption during training ("gaussian", "masking",
-        "salt_and_pepper" or a plugin); parameters as ``corruption__<param>``.
-    max_epochs : int, default=200
-    batch_size : int or "full", default=64
-    lr : float, default=1e-3
-    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, default="adam"
-        Its parameters route as ``optimizer__<param>``.
-    early_stopping : bool or "auto", default="auto"
-        Hold out ``validation_fraction`` of the rows and stop when the
-        validation loss has not improved by ``tol`` (relative) for ``patience``
-        epochs.  "auto": only when ``max_epochs`` exceeds twice ``patience``;
-        below that, early stopping has little room to act and the held-out rows
-        are worth more as training data.  Rows are held out only for early stopping.
-    validation_fraction : float, default=0.1
-    refit : bool, default=True
-        After early stopping picked the number of epochs, train again on every
-        row (held-out ones included), from the same initial weights, for that
-        many epochs.  Costs up to twice the training time; ``selection_history_``
-        keeps the first run's history.
-    patience : int, default=20
-    tol : float, default=1e-4
-    device : str, default="cpu"
-        "cpu", "cuda", "cuda:N" or "auto" (CUDA when available).
-    random_state : int, RandomState or None, default=None
-        Seeds weight initialisation, shuffling, splits and corruption; the
-        global torch RNG is left untouched.
-    verbose : int, default=0
-        0 is silent; 1 prints a line per epoch (train/valid loss, duration,
-        early-stopping notices); 2 adds a per-batch progress bar (skorch's
-        ``ProgressBar``).
-    callbacks : list or None, default=None
-        skorch callbacks; their parameters route as ``callbacks__<name>__<param>``.
-    warm_start : bool, default=False
-        ``fit`` continues training instead of starting again.
-    compile : bool, default=False
-        Train with ``torch.compile`` (skorch's ``compile=True``): the objective
-        (encoder, decoder and loss) is compiled on the first batch.  Measured
-        in benchmarks/results_fit.md; on CPU MLPs it brings no speed-up.
-    accelerator : accelerate.Accelerator or None, default=None
-        Train through Hugging Face Accelerate (skorch's ``AccelerateMixin``):
-        multi-GPU / multi-node data parallelism under ``accelerate launch``,
-        mixed precision.  The accelerator then places the model (``device`` is
-        ignored); each process takes its share of every batch, so set
-        ``random_state``.  See the README's "Scaling out" section.
-    **kwargs
-        Routed parameters ``<prefix>__<name>`` with prefix one of ``module``,
-        ``optimizer``, ``callbacks``, ``iterator_train``, ``regularizers``,
-        ``corruption``, ``architecture``.
+    %(shared_parameters)s
 
     Attributes
     ----------
@@ -162,7 +103,7 @@ class AutoEncoder(BaseAutoEncoder):
         *,
         latent_dim=D.latent_dim,
         hidden_dims=D.hidden_dims,
-        activation=D.activation,
+        activation=FAMILY_DEFAULTS["AutoEncoder"]["activation"],
         latent_activation=None,
         loss="mse",
         scaling=D.scaling,
@@ -200,3 +141,6 @@ class AutoEncoder(BaseAutoEncoder):
                 "(a Gaussian mixture fitted to the training codes), or a VAE."
             )
         return CodeMixture(self.training_codes_, self._seed)
+
+
+AutoEncoder.__doc__ = with_shared_parameters(AutoEncoder.__doc__)

@@ -193,7 +193,7 @@ def _fit(args) -> int:
 
         persistence.save(estimator, args.out)
     summary = f"fitted {type(estimator).__name__} on {frame.shape[0]} rows x {frame.shape[1]} columns"
-    if epochs:
+    if epochs and history is not None:
         summary += f", {epochs} epochs, final train loss {history[-1, 'train_loss']:.5g}"
     print(f"{summary}; saved to {args.out}", file=sys.stderr)
     if interrupted:
@@ -307,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``skae`` command line with ``argv`` (default: ``sys.argv[1:]``); returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

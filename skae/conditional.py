@@ -8,9 +8,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import plugins
 from ._conditions import ConditionEncoder
+from ._docs import with_shared_parameters
 from ._elbo import prior_params
 from ._params import DEFAULTS as D
 from ._params import store_init_params
+from ._typing import ArrayLike, Condition
 from .data import validate_rows
 from .modules import ConditionedMLP
 from .sampling import ConditionalCodeMixture, ConditionalGaussian
@@ -42,16 +44,13 @@ class ConditionalVAE(VAE):
         Conditioning plugin: "concat", "embedding", "film", "cross_attention"
         or a third-party name; its parameters route as ``conditioning__<param>``
         (e.g. ``conditioning__embedding_dim=16``).  It is applied wherever the
-        condition enters: encoder, decoder and conditional prior.
+        condition enters: encoder, decoder and conditional prior.  With
+        ``architecture="conv"`` the condition is also concatenated to the image
+        as constant planes (``architecture__condition_planes=False`` turns that off).
     conditional_prior : bool, default=False
         Learn p(z|y) = N(μ(y), σ²(y) I) instead of N(0, I).
-    latent_dim, hidden_dims, activation, likelihood, sigma0, learn_sigma0, beta,
-    n_mc_samples, scaling, architecture, regularizers, corruption, max_epochs,
-    batch_size, lr, optimizer, early_stopping, validation_fraction, patience,
-    tol, device, random_state, verbose, callbacks, warm_start, compile, accelerator, **kwargs
-        As in :class:`skae.VAE`.  With ``architecture="conv"`` the condition is
-        also concatenated to the image as constant planes
-        (``architecture__condition_planes=False`` turns that off).
+    %(vae_parameters)s
+    %(shared_parameters)s
 
     Attributes
     ----------
@@ -159,6 +158,7 @@ class ConditionalVAE(VAE):
         return self.condition_encoder_.transform(y, n_samples)
 
     def get_fitted_state(self):
+        """The fitted model as plain values (see ``AutoEncoder.get_fitted_state``), plus the condition encoder."""
         return {**super().get_fitted_state(), "conditions": self.condition_encoder_.get_state()}
 
     def _restore_conditions(self, state):
@@ -194,6 +194,9 @@ class ConditionalVAE(VAE):
 
         return ConditionalGaussian(params, self.model_spec_.latent_dim)
 
-    def transform(self, X, y=None, condition=None):
+    def transform(self, X: ArrayLike, y: Condition = None, condition: Condition = None) -> np.ndarray:
         """Encode X given its condition (``y``, or ``condition`` when routed in a Pipeline)."""
         return super().transform(X, y if y is not None else condition)
+
+
+ConditionalVAE.__doc__ = with_shared_parameters(ConditionalVAE.__doc__)

@@ -54,10 +54,12 @@ class Rows:
 
     @property
     def n_samples(self) -> int:
+        """Number of rows."""
         return int(self.values.shape[0])
 
     @property
     def n_features(self) -> int:
+        """Number of columns (encoded slots for a mixed-type table)."""
         return int(self.values.shape[1])
 
     def __len__(self) -> int:
@@ -206,7 +208,13 @@ def validate_rows(estimator, X, *, reset: bool, image_shape: tuple[int, ...] | N
 def _layout(estimator, X, reset: bool) -> ColumnLayout | None:
     """The mixed-type layout X is read with: detected in fit, the fitted one afterwards."""
     if not reset:
-        return getattr(estimator, "column_layout_", None)
+        layout = getattr(estimator, "column_layout_", None)
+        if layout is None and is_mixed_frame(X):
+            raise TypeError(
+                f"{type(estimator).__name__} was fitted on numeric data; X has categorical or boolean columns. "
+                "Pass the numeric columns it was fitted on, or refit on the DataFrame to model them."
+            )
+        return layout
     layout = ColumnLayout.from_frame(X) if is_mixed_frame(X) else None
     if layout is not None:
         estimator.column_layout_ = layout

@@ -254,8 +254,9 @@ class AutoEncoderModule(nn.Module):
         self.decoder = decoder
         self.latent_activation = ACTIVATIONS[latent_activation]() if latent_activation else None
         self.learn_sigma0 = learn_sigma0
+        self.log_sigma0: torch.Tensor | None
         if log_sigma0 is not None:
-            shape = (int(n_features),) if learn_sigma0 == "per_feature" else ()
+            shape = (int(n_features or 0),) if learn_sigma0 == "per_feature" else ()
             value = torch.full(shape, float(log_sigma0))
             if learn_sigma0:
                 self.log_sigma0 = nn.Parameter(value)
@@ -267,6 +268,8 @@ class AutoEncoderModule(nn.Module):
 
     def log_scale(self) -> torch.Tensor:
         """log σ0 of the Gaussian decoder, a learned scale kept above ``SIGMA_FLOOR``."""
+        if self.log_sigma0 is None:
+            raise AttributeError("a Bernoulli decoder has no scale")
         if self.learn_sigma0:
             return self.log_sigma0.clamp(min=_LOG_SIGMA_FLOOR)
         return self.log_sigma0

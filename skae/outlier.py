@@ -31,6 +31,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._members import Member, balanced_subsets, columns_of, default_member
+from ._typing import ArrayLike
 from .data import take_rows, validate_rows
 from .tabular import ColumnLayout
 
@@ -142,7 +143,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
 
     # -- fitting ------------------------------------------------------------------
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: Any = None) -> AutoEncoderOutlierDetector:
         """Fit the members on X (no labels) and set the threshold from the training scores."""
         self._validate_params()
         if self.estimator is not None and self.estimator.__sklearn_tags__().target_tags.required:
@@ -180,7 +181,11 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
     def _fit_member(self, X, rows, columns: np.ndarray, seed, score_type: str) -> Member:
         data = X if len(columns) == self.n_features_in_ else columns_of(X, columns)
         if self.estimator is None:
-            estimator = default_member(len(rows), len(columns), seed)
+            # sized by the member's input width: a categorical column is as many inputs as it has categories
+            layout = rows.layout
+            width = len(columns) if layout is None else sum(
+                stop - start for j, (start, stop) in enumerate(layout.groups.slots) if j in set(columns.tolist()))
+            estimator = default_member(len(rows), width, seed)
         else:
             estimator = clone(self.estimator)
             params = estimator.get_params()
@@ -197,11 +202,11 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         return member
 
     def _average(self, members: list[Member], X) -> np.ndarray:
-        total = None
-        for member in members:
+        total = np.zeros(0)
+        for i, member in enumerate(members):
             data = X if len(member.columns) == self.n_features_in_ else columns_of(X, member.columns)
             scores = member.scores(data)
-            total = scores if total is None else total + scores
+            total = scores if i == 0 else total + scores
         return total / len(members)
 
     # -- thresholds and PyOD's outputs ----------------------------------------------------
@@ -228,35 +233,38 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
 
     @property
     def estimators_(self) -> list:
+        """The fitted member estimators (PyOD's and scikit-learn's ensemble attribute)."""
         check_is_fitted(self, "decision_scores_")
         return [m.estimator for m in self._members]
 
     @property
     def estimator_(self):
+        """The first member: the single fitted model when ``n_estimators=1``."""
         return self.estimators_[0]
 
     @property
     def estimators_features_(self) -> list[np.ndarray]:
+        """The column indices each member sees, as in ``BaggingClassifier``."""
         check_is_fitted(self, "decision_scores_")
         return [m.columns for m in self._members]
 
     # -- scoring ------------------------------------------------------------------------
 
-    def score_samples(self, X):
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
         """Normality of each row (higher = more normal): minus the averaged, standardised member scores."""
         check_is_fitted(self, "decision_scores_")
         validate_rows(self, X, reset=False, check_finite=False)  # the members check NaN/inf as they read
         return -self._average(self._members, X)
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """``score_samples − offset_``: negative for outliers."""
         return self.score_samples(X) - self.offset_
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """+1 for inliers, −1 for outliers."""
         return np.where(self.decision_function(X) >= 0, 1, -1)
 
-    def predict_proba(self, X, method: str = "linear"):
+    def predict_proba(self, X: ArrayLike, method: str = "linear") -> np.ndarray:
         """Probability of being an outlier, as PyOD computes it from the training scores.
 
         Parameters
@@ -287,7 +295,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         p = np.clip(p, 0.0, 1.0)
         return np.column_stack([1.0 - p, p])
 
-    def feature_errors(self, X):
+    def feature_errors(self, X: ArrayLike) -> np.ndarray | pd.DataFrame:
         """Per-feature contributions to each row's anomaly score: which columns make a row anomalous.
 
         A feature's error is its squared residual over its typical training
@@ -346,7 +354,8 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         for entry in state["members"]:
             if entry["class"] not in FILE_CLASSES:
                 raise ValueError(f"unknown member class {entry['class']!r}.")
-            estimator = estimator_factory(entry["class"]).from_fitted_state(entry["state"], device)
+            factory: Any = estimator_factory(entry["class"])
+            estimator = factory.from_fitted_state(entry["state"], device)
             columns = np.asarray(entry["columns"], dtype=np.intp)
             if columns.ndim != 1 or len(columns) != estimator.n_features_in_ or columns.min() < 0 or columns.max() >= d:
                 raise ValueError("a member's columns do not match its estimator.")

@@ -84,7 +84,7 @@ def _decode(value):
     return value
 
 
-def _class(name) -> type:
+def _class(name) -> Any:
     if name not in FILE_CLASSES:
         raise ValueError(f"unknown estimator class {name!r} (a file may name {list(FILE_CLASSES)}).")
     return estimator_factory(name)

@@ -93,8 +93,8 @@ def get_plugin_manager() -> pluggy.PluginManager:
 
 
 def _load_entry_points(pm: pluggy.PluginManager) -> None:
-    allowed = os.environ.get(ALLOW_LIST_ENV)
-    allowed = None if allowed is None else {s.strip() for s in allowed.split(",") if s.strip()}
+    raw = os.environ.get(ALLOW_LIST_ENV)
+    allowed = None if raw is None else {s.strip() for s in raw.split(",") if s.strip()}
     entry_points = list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
     unknown = sorted((allowed or set()) - {ep.name for ep in entry_points})
     if unknown:

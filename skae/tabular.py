@@ -169,7 +169,8 @@ class ColumnLayout:
     @classmethod
     def from_frame(cls, X: pd.DataFrame) -> ColumnLayout:
         """The layout of a training DataFrame (checked for missing values)."""
-        kinds, categories = [], []
+        kinds: list[str] = []
+        categories: list[list[Any] | None] = []
         for name in X.columns:
             column = X[name]
             kind = _kind(column)
@@ -208,6 +209,7 @@ class ColumnLayout:
         return mask
 
     def check_columns(self, X, owner: str) -> None:
+        """Raise unless X is a DataFrame with the training columns in the training order."""
         if not isinstance(X, pd.DataFrame):
             raise TypeError(
                 f"{owner} was fitted on a DataFrame with categorical or boolean columns; pass a DataFrame with "
@@ -284,10 +286,12 @@ class ColumnLayout:
         return pd.DataFrame(columns)
 
     def to_state(self) -> dict[str, Any]:
+        """The layout as JSON values, for model files."""
         return {"names": self.names, "kinds": self.kinds, "categories": self.categories, "dtypes": self.dtypes}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> ColumnLayout:
+        """The layout :meth:`to_state` wrote."""
         return cls(state["names"], state["kinds"], state["categories"], state["dtypes"])
 
 

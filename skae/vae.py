@@ -12,10 +12,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAutoEncoder
+from ._docs import with_shared_parameters
 from ._elbo import elbo_terms, iwae, kl_term, posterior_params, row_noise
 from ._objectives import VAEObjective
 from ._params import DEFAULTS as D
 from ._params import store_init_params
+from ._typing import ArrayLike, Condition, Output, RandomState
 from .sampling import CodeMixture, StandardNormal
 
 __all__ = ["VAE", "BetaVAE"]
@@ -31,32 +33,8 @@ class VAE(BaseAutoEncoder):
 
     Parameters
     ----------
-    latent_dim : int, default=2
-    hidden_dims : sequence of int, default=(256, 128)
-    activation : str, default="elu"
-    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
-        "bernoulli" for data in [0, 1] (images): the decoder outputs logits.
-    sigma0 : float, default=1.0
-        Gaussian decoder scale σ0 in the model's scaled units: its starting
-        value when learned, its value when fixed (``learn_sigma0=False``).
-    learn_sigma0 : bool or "per_feature", default="per_feature"
-        Learn σ0 with the rest of the model: one scale per feature
-        ("per_feature"), one for all (True), or keep ``sigma0`` fixed (False).
-        A learned scale makes the ELBO a calibrated likelihood and balances the
-        reconstruction term against the KL term by itself: with a fixed small
-        σ0 the reconstruction term dwarfs the KL, the code carries everything,
-        and a conditional model learns to ignore its condition
-        (benchmarks/results_generative.md).  It stays above
-        ``skae.modules.SIGMA_FLOOR``.
-    beta : float, default=1.0
-        Weight of the KL term (β-VAE for β > 1).
-    n_mc_samples : int, default=1
-        Monte-Carlo samples K of the reconstruction term per training step.
-    scaling, architecture, regularizers, corruption, max_epochs, batch_size, lr,
-    optimizer, early_stopping, validation_fraction, patience, tol, device,
-    random_state, verbose, callbacks, warm_start, compile, accelerator, **kwargs
-        As in :class:`skae.AutoEncoder`.  ``scaling="auto"`` is "global" for a
-        Gaussian likelihood and none for a Bernoulli one.
+    %(vae_parameters)s
+    %(shared_parameters)s
 
     Attributes
     ----------
@@ -172,10 +150,11 @@ class VAE(BaseAutoEncoder):
         check_is_fitted(self, "net_")
         if self.module_.log_sigma0 is None:
             return float("nan")
-        sigma = torch.exp(self.module_.log_scale().detach()).cpu().numpy().astype(np.float64)
+        sigma = torch.exp(self.module_.log_scale().detach()).cpu().numpy().astype(np.float64)  # type: ignore[operator]
         return float(sigma) if sigma.ndim == 0 else sigma
 
-    def encode(self, X, y=None, kind: str = "mean", random_state=None):
+    def encode(self, X: ArrayLike, y: Condition = None, kind: str = "mean",
+               random_state: RandomState = None) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Encode X with the approximate posterior q(z|x).
 
         Parameters
@@ -204,7 +183,8 @@ class VAE(BaseAutoEncoder):
         eps = check_random_state(random_state).standard_normal(mean.shape).astype(mean.dtype)
         return mean + std * eps
 
-    def sample(self, n_samples: int = 1, random_state=None, draw: bool = False, y=None, *, sampler: str = "auto"):
+    def sample(self, n_samples: int = 1, random_state: RandomState = None, draw: bool = False,
+               y: Condition = None, *, sampler: str = "auto") -> Output:
         """Ancestral sampling: z from the prior (or a fitted code density), then x from p(x|z).
 
         Parameters
@@ -244,7 +224,8 @@ class VAE(BaseAutoEncoder):
             return self._as_output(means, rng)
         return means
 
-    def score_samples(self, X, y=None, method: str = "elbo", n_samples: int | None = None):
+    def score_samples(self, X: ArrayLike, y: Condition = None, method: str = "elbo",
+                      n_samples: int | None = None) -> np.ndarray:
         """Per-sample log-likelihood bound in nats, in X's own units (higher = more normal).
 
         Parameters
@@ -292,3 +273,6 @@ def BetaVAE(*, beta: float = 4.0, **params) -> VAE:
     ``GridSearchCV`` see an ordinary VAE with ``beta`` set.
     """
     return VAE(beta=beta, **params)
+
+
+VAE.__doc__ = with_shared_parameters(VAE.__doc__)

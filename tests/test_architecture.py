@@ -8,7 +8,7 @@ import pathlib
 import pytest
 
 from skae import VAE, AutoEncoder, ConditionalVAE
-from skae._params import DEFAULTS, SHARED_CONSTRAINTS
+from skae._params import DEFAULTS, FAMILY_DEFAULTS, SHARED_CONSTRAINTS
 
 PACKAGE = pathlib.Path(__file__).parent.parent / "skae"
 
@@ -18,7 +18,8 @@ def test_signatures_agree_with_the_shared_defaults(cls):
     signature = inspect.signature(cls.__init__).parameters
     for field in dataclasses.fields(DEFAULTS):
         assert field.name in signature, f"{cls.__name__} lacks the shared parameter {field.name!r}"
-        assert signature[field.name].default == getattr(DEFAULTS, field.name), field.name
+        expected = FAMILY_DEFAULTS.get(cls.__name__, {}).get(field.name, getattr(DEFAULTS, field.name))
+        assert signature[field.name].default == expected, field.name
         assert field.name in cls._parameter_constraints, field.name
     assert set(SHARED_CONSTRAINTS) == {f.name for f in dataclasses.fields(DEFAULTS)}
     assert set(cls()._get_param_names()) <= set(cls._parameter_constraints)
@@ -82,3 +83,13 @@ def test_modules_and_classes_stay_small():
             if isinstance(node, ast.ClassDef):
                 size = node.end_lineno - node.lineno + 1
                 assert size <= 350, f"{path.name}: class {node.name} has {size} lines (limit 350)"
+
+
+@pytest.mark.parametrize("cls", [AutoEncoder, VAE, ConditionalVAE], ids=lambda c: c.__name__)
+def test_every_parameter_is_documented_by_its_own_class(cls):
+    doc = cls.__doc__
+    for name in inspect.signature(cls.__init__).parameters:
+        if name in ("self", "kwargs"):
+            continue
+        assert f"\n    {name} : " in doc, f"{cls.__name__}'s docstring does not describe {name!r}"
+    assert "As in :class:" not in doc.split("Attributes")[0]

@@ -51,7 +51,10 @@ INPUT_ROWS = [
     ("empty", lambda X: X[:0], ValueError, "0 sample"),
     ("1-D", lambda X: X[:, 0], ValueError, "Expected 2D array"),
     ("3-D with a dense architecture", lambda X: X.reshape(60, 2, 3), ValueError, "architecture='dense' takes 2-D X"),
-    ("string column", lambda X: pd.DataFrame({"a": ["x"] * 60, "b": X[:, 0]}), ValueError, "could not convert string"),
+    ("strings in an array", lambda X: np.c_[np.array(["x"] * 60, dtype=object), X[:, 0]], ValueError,
+     "could not convert string"),  # a DataFrame's string columns are categorical (tests/test_tabular.py)
+    ("datetime column", lambda X: pd.DataFrame({"a": pd.date_range("2020", periods=60), "b": X[:, 0]}), TypeError,
+     "which skae cannot model"),
     ("sparse", lambda X: sp.csr_matrix(X), TypeError, r"Sparse data was passed.*toarray"),
 ]
 

@@ -155,6 +155,8 @@ def test_refitting_on_numeric_data_forgets_the_layout(table):
     numeric = table[["mass", "bill"]].to_numpy()
     ae.fit(numeric)
     assert not hasattr(ae, "column_layout_") and isinstance(ae.reconstruct(numeric), np.ndarray)
+    with pytest.raises(TypeError, match="fitted on numeric data; X has categorical or boolean columns"):
+        ae.transform(table[["species", "mass"]])
 
 
 def test_cli_fits_a_mixed_csv_and_names_its_categorical_columns(table, tmp_path, capsys):

@@ -34,6 +34,7 @@ class Conditioner:
         """Raise ``ValueError`` for parameter values this conditioner cannot use."""
 
     def make_layer(self, features: int, cond_features: int, where: str) -> ConditioningLayer | None:
+        """The layer that mixes a condition of ``cond_features`` into ``features`` units at ``where``, or None."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

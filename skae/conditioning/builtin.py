@@ -14,7 +14,7 @@ __all__ = ["Concat", "CrossAttention", "Embedding", "FiLM"]
 
 
 def _positive_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1
 
 
 class _ConcatLayer(ConditioningLayer):

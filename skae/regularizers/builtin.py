@@ -247,7 +247,7 @@ def _exact(ctx: PenaltyContext) -> torch.Tensor:
 def _projection(ctx: PenaltyContext, n_projections: int) -> torch.Tensor:
     x = ctx.inputs.detach().requires_grad_(True)
     codes = ctx.encode(x, ctx.conditions)
-    total = 0.0
+    total = torch.zeros((), dtype=codes.dtype, device=codes.device)
     for _ in range(n_projections):
         v = torch.randint(0, 2, codes.shape, device=codes.device).to(codes.dtype) * 2 - 1  # Rademacher
         (vjp,) = torch.autograd.grad(codes, x, grad_outputs=v, create_graph=True)
