@@ -88,11 +88,11 @@ def test_contractive_projection_estimate_is_unbiased(small_X):
     est = _fitted(small_X)  # a two-layer encoder: "auto" estimates
     ctx = _ctx(est, small_X[:40])
     Contractive = plugins.get("regularizer", "contractive").factory
-    exact = float(Contractive(method="exact").penalty(ctx))
+    exact = float(Contractive(method="exact").penalty(ctx).detach())
     torch.manual_seed(0)
-    draws = np.array([float(Contractive(method="projection").penalty(ctx)) for _ in range(3000)])
+    draws = np.array([float(Contractive(method="projection").penalty(ctx).detach()) for _ in range(3000)])
     assert abs(draws.mean() - exact) < 4 * draws.std() / np.sqrt(len(draws)), (draws.mean(), exact)
-    four = np.array([float(Contractive(method="projection", n_projections=4).penalty(ctx)) for _ in range(500)])
+    four = np.array([float(Contractive(method="projection", n_projections=4).penalty(ctx).detach()) for _ in range(500)])
     assert four.std() < 0.6 * draws.std()  # more projections, less noise
 
 
@@ -105,7 +105,7 @@ def test_kl_sparsity_matches_numpy_and_requires_sigmoid_codes(small_X):
     rho = 0.1
     expected = np.sum(rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat)))
     got = plugins.get("regularizer", "kl_sparsity").factory(rho=rho).penalty(ctx)
-    np.testing.assert_allclose(float(got), expected, rtol=1e-4)
+    np.testing.assert_allclose(float(got.detach()), expected, rtol=1e-4)
 
 
 def test_topk_keeps_exactly_k_nonzeros(small_X):
@@ -125,7 +125,7 @@ def test_sparse_codes_are_sparser_than_plain(digits):
     def frac_small(Z):  # share of codes within 1% of the code scale
         return np.mean(np.abs(Z) < 0.01 * np.abs(Z).max())
 
-    assert frac_small(sparse) > frac_small(plain) + 0.2, (frac_small(sparse), frac_small(plain))
+    assert frac_small(sparse) > max(0.15, 4 * frac_small(plain)), (frac_small(sparse), frac_small(plain))
 
 
 def test_denoising_beats_plain_on_masked_digits(digits):
