@@ -362,10 +362,14 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
         columns (standardised squared errors, cross-entropies over log K; see
         :mod:`skae.tabular`).
         """
-        errors = self.feature_errors(X, y)
         if self._layout is None:
-            return -errors.mean(axis=1)
-        return -self._layout.balanced(errors, self.scaler_.scale)
+            return -self.feature_errors(X, y).mean(axis=1)
+        rows = self._rows(X)
+
+        def balanced(module, x, c):  # the training loss's per-row term, in scaled units
+            return module.column_groups.balanced_error(x, module.decode(self._codes(module, x, c), c))
+
+        return -self._run(balanced, self._scaled(rows), self._conditions(y, len(rows)))
 
     def feature_errors(self, X: ArrayLike, y: Condition = None) -> np.ndarray:
         """Per-sample, per-feature reconstruction errors in X's units, shape (n, n_features).

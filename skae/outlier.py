@@ -182,9 +182,8 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         data = X if len(columns) == self.n_features_in_ else columns_of(X, columns)
         if self.estimator is None:
             # sized by the member's input width: a categorical column is as many inputs as it has categories
-            layout = rows.layout
-            width = len(columns) if layout is None else sum(
-                stop - start for j, (start, stop) in enumerate(layout.groups.slots) if j in set(columns.tolist()))
+            slots = None if rows.layout is None else rows.layout.groups.slots
+            width = len(columns) if slots is None else sum(slots[j][1] - slots[j][0] for j in columns)
             estimator = default_member(len(rows), width, seed)
         else:
             estimator = clone(self.estimator)

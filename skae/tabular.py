@@ -94,6 +94,7 @@ class ColumnGroups:
             self._cache[key] = (
                 torch.as_tensor(self.numeric, dtype=torch.long, device=like.device),
                 torch.as_tensor(self.weights, dtype=like.dtype, device=like.device),
+                torch.as_tensor([k == NUMERIC for k in self.kinds], device=like.device),
             )
         return self._cache[key]
 
@@ -127,8 +128,8 @@ class ColumnGroups:
     def log_likelihood(self, x: torch.Tensor, out: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
         """log p(x | decoder output) per row: Gaussian numeric slots, categorical and Bernoulli the others."""
         errors = self.column_errors(x, out)
-        numeric = torch.as_tensor([k == NUMERIC for k in self.kinds], device=x.device)
-        log_scale = torch.broadcast_to(log_scale, x.shape[-1:])[self._tensors(x)[0]]
+        slots, _, numeric = self._tensors(x)
+        log_scale = torch.broadcast_to(log_scale, x.shape[-1:])[slots]
         gaussian = -0.5 * (errors[..., numeric] * torch.exp(-2 * log_scale) + math.log(2 * math.pi)) - log_scale
         return gaussian.sum(-1) - errors[..., ~numeric].sum(-1)
 
@@ -191,13 +192,6 @@ class ColumnLayout:
         """Names of the encoded slots, for messages: a categorical column's slots are ``column=category``."""
         return [f"{n}={c}" if kind == CATEGORICAL else n
                 for n, kind, cats in zip(self.names, self.kinds, self.categories) for c in (cats or [None])]
-
-    def balanced(self, errors: np.ndarray, scale: np.ndarray) -> np.ndarray:
-        """Per-row balanced mean of :meth:`ColumnGroups.column_errors` given in X's units (see the module)."""
-        unit = np.ones(len(self.kinds))
-        numeric = np.asarray([k == NUMERIC for k in self.kinds])
-        unit[numeric] = scale[self.groups.numeric]
-        return (errors / unit**2 * self.groups.weights).mean(axis=1)
 
     @property
     def passthrough(self) -> np.ndarray:
