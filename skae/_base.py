@@ -159,13 +159,16 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
                 "models with their own likelihoods beside squared error / a Gaussian for the numeric columns. "
                 "Use the default loss / likelihood."
             )
-        self.scaler_ = Scaler.fit(stats, self.scaling, feature_names=rows.layout.slot_names if rows.layout else getattr(self, "feature_names_in_", None),
+        names = rows.layout.slot_names if rows.layout else getattr(self, "feature_names_in_", None)
+        self.scaler_ = Scaler.fit(stats, self.scaling, feature_names=names,
                                   unit_interval=self._likelihood() in ("bce", "bernoulli"),
                                   passthrough=None if rows.layout is None else rows.layout.passthrough)
         self._fit_params = self.get_params(deep=False)
         self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self._n_train = rows.n_samples
         self._inference = InferenceRunner()
+        self._net_overrides = {}  # a previous fit's refit settings must not shape this fit's net
+        self.__dict__.pop("selection_history_", None)
         with seeded(self._seed, device):
             data = rows.training_data(self.scaler_, device, to_device(conditions, device))
             net = self._build_training(device, built_plugins)
@@ -174,7 +177,6 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
                 zero = self.scaler_.transform(np.zeros((1, rows.n_features)))[0]
                 extremes = self.scaler_.transform(np.stack([stats.min, stats.max]))
                 corruption.prepare(to_device(extremes, device), to_device(zero, device))
-            self._net_overrides = {}
             self._train_fresh(net, data)
             if self.refit and net.train_split is not None and not net.interrupted_:
                 # early stopping picked the number of epochs on held-out rows; train again, from the same

@@ -167,3 +167,10 @@ def test_compile_option_trains_the_same_model(small_X, tmp_path):
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(compiled)).transform(small_X), expected)
     skae.save(compiled, tmp_path / "c.skae")
     np.testing.assert_array_equal(skae.load(tmp_path / "c.skae").transform(small_X), expected)
+
+
+def test_selection_history_belongs_to_the_fit_that_made_it(small_X):
+    ae = AutoEncoder(latent_dim=2, hidden_dims=(8,), max_epochs=45, patience=2, random_state=0).fit(small_X)
+    assert "valid_loss" in ae.selection_history_[-1] and "valid_loss" not in ae.history_[-1]
+    ae.set_params(max_epochs=3).fit(small_X)  # too short for early stopping: nothing held out, no refit
+    assert not hasattr(ae, "selection_history_") and len(ae.history_) == 3
