@@ -76,19 +76,9 @@ def _select(frame, args, path: str):
 
 def _check_columns(frame, path: str) -> None:
     """Refuse columns no estimator models; say which columns are taken as categories (a label would be)."""
-    import pandas as pd
+    from .tabular import column_kind  # the estimators' own rule
 
-    def kind(column):
-        if pd.api.types.is_bool_dtype(column):
-            return "boolean"
-        if pd.api.types.is_numeric_dtype(column):
-            return "numeric"
-        if pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column) \
-                or isinstance(column.dtype, pd.CategoricalDtype):
-            return "categorical"
-        return None
-
-    kinds = {c: kind(frame[c]) for c in frame.columns}
+    kinds = {c: column_kind(frame[c]) for c in frame.columns}
     bad = [c for c, k in kinds.items() if k is None]
     if bad:
         raise CLIError(

@@ -33,12 +33,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-__all__ = ["ColumnGroups", "ColumnLayout", "is_mixed_frame"]
+__all__ = ["ColumnGroups", "ColumnLayout", "column_kind", "is_mixed_frame"]
 
 NUMERIC, CATEGORICAL, BOOLEAN = "numeric", "categorical", "boolean"
 
 
-def _kind(series: pd.Series) -> str:
+def column_kind(series: pd.Series) -> str | None:
+    """"numeric", "categorical" or "boolean": how skae models a column; None for a dtype it cannot model."""
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return BOOLEAN
@@ -47,8 +48,15 @@ def _kind(series: pd.Series) -> str:
     if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(dtype) \
             or pd.api.types.is_string_dtype(dtype):
         return CATEGORICAL
+    return None
+
+
+def _kind(series: pd.Series) -> str:
+    kind = column_kind(series)
+    if kind is not None:
+        return kind
     raise TypeError(
-        f"Column {series.name!r} has dtype {dtype}, which skae cannot model: it takes numeric, categorical "
+        f"Column {series.name!r} has dtype {series.dtype}, which skae cannot model: it takes numeric, categorical "
         "(object, string, category) and boolean columns. Convert it (e.g. a date to numbers) or drop it."
     )
 
