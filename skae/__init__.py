@@ -14,15 +14,10 @@ from .hookspecs import hookimpl
 
 __version__ = "0.1.0"
 
-_LAZY = {
-    "AutoEncoder": "skae.autoencoder",
-    "AutoEncoderOutlierDetector": "skae.outlier",
-    "BetaVAE": "skae.vae",
-    "ConditionalVAE": "skae.conditional",
-    "VAE": "skae.vae",
-    "load": "skae.persistence",
-    "save": "skae.persistence",
-}
+from ._registry import LOCATIONS
+
+#: public names imported on first use: the estimators (one table, skae._registry) and the model-file functions
+_LAZY = {**LOCATIONS, "load": "skae.persistence", "save": "skae.persistence"}
 
 __all__ = [
     "AutoEncoder",

@@ -3,16 +3,16 @@
 The work is done by small collaborators, each in its own module:
 
 * :mod:`skae._params` — shared defaults, constraints and routed ``prefix__name`` parameters;
-* :mod:`skae.data` — the input adapter (arrays, memmaps, images: validation, blocks, chunks);
+* :mod:`skae.data` — the input adapter (arrays, memmaps, images, tables: validation, blocks, chunks);
 * :mod:`skae._scaling` — per-feature scaling from streaming statistics;
-* :mod:`skae._training` — objectives and the skorch net, built by ``build_net``;
-* :mod:`skae._inference` — running the trained module over row chunks;
-* :mod:`skae._generation` — ``sample`` and ``interpolate``, with the samplers of :mod:`skae.sampling`;
-* :mod:`skae._device` — the device, resolved once, and seeded random streams.
+* :mod:`skae.likelihoods` — the reconstruction term, one object per kind;
+* :mod:`skae._build` — plugins, module, objective and the skorch net, from the parameters;
+* :mod:`skae._fitted` — the fitted model as one value (``model_``), its file state, its forward passes;
+* :mod:`skae._generation` — ``sample`` and ``interpolate``.
 
-Variants override a few small points: ``_make_objective``, ``_module_options``,
-``_likelihood``, ``_codes``, ``_latent_sampler`` and, for conditional models,
-``_fit_conditions`` / ``_conditions``.
+Variants override a few small points: ``_likelihood_name``, ``_make_objective``,
+``_module_options``, ``_build_module`` and, for conditional models,
+``_fit_conditions``.
 """
 
 from __future__ import annotations
@@ -20,39 +20,38 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_array, check_random_state
-from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._build import build_module, build_net, build_plugins
+from ._callbacks import kept_after_divergence
 from ._device import resolve_device, seeded, to_device
+from ._fitted import FittedModel
 from ._generation import GenerativeMixin
-from ._inference import INFERENCE_CHUNK, InferenceRunner
 from ._objectives import Objective
 from ._params import (
+    NET_PREFIXES,
     SHARED_CONSTRAINTS,
     RoutedParamsMixin,
     check_hidden_dims,
     check_no_bool_numbers,
     check_routed_keys,
+    regularizer_names,
+    routed,
 )
 from ._scaling import Scaler
-from ._state import FittedStateMixin
-from ._training import TrainingNet, kept_after_divergence
 from ._typing import ArrayLike, Condition, Output
 from .data import Rows, fit_image_shape, validate_rows
 from .exceptions import TrainingDivergedError
-from .losses import bce_error
+from .likelihoods import Likelihood, likelihood_for
 from .spec import ModelSpec
+from .tabular import ColumnLayout
 
 __all__ = ["BaseAutoEncoder"]
 
-_ROUTED_TO_NET = ("optimizer", "callbacks", "iterator_train")
 
-
-class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, TransformerMixin, BaseEstimator):
+class BaseAutoEncoder(RoutedParamsMixin, GenerativeMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of skae's estimators; not used directly.
 
     See :class:`skae.AutoEncoder` for the parameters.
@@ -62,42 +61,30 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
 
     #: encoder outputs per latent unit (2 for mean and log-variance)
     _encoder_outputs_per_latent = 1
-
-    # -- parameters -----------------------------------------------------------
-
-    def _regularizer_names(self) -> list[str]:
-        regs = self.regularizers
-        return [] if regs is None else [regs] if isinstance(regs, str) else list(regs)
+    #: conditional models fit a condition encoder and read a state entry for it
+    _conditional = False
 
     # -- variant override points ----------------------------------------------
 
-    def _likelihood(self) -> str:
+    def _likelihood_name(self) -> str:
         """"mse"/"bce" for autoencoders, "gaussian"/"bernoulli" for VAEs."""
         return self.loss
 
-    def _make_objective(self, regularizers: list, corruption) -> Objective:
+    def _make_objective(self, likelihood: Likelihood, regularizers: list, corruption) -> Objective:
         raise NotImplementedError
 
-    def _module_options(self) -> dict[str, Any]:
+    def _module_options(self, spec: ModelSpec) -> dict[str, Any]:
         return {}
 
-    def _fit_conditions(self, y, n_samples: int) -> np.ndarray | None:
-        """Encode the training conditions; ``None`` for unconditional models."""
-        return None
-
-    def _conditions(self, y, n_samples: int) -> np.ndarray | None:
-        """Encode conditions for inference; ``None`` for unconditional models."""
-        return None
+    def _fit_conditions(self, y, n_samples: int):
+        """``(condition encoder, encoded training conditions)``; ``(None, None)`` for unconditional models."""
+        return None, None
 
     def _conditioner(self, spec: ModelSpec):
         """The conditioning plugin of conditional models; ``None`` otherwise."""
         return None
 
-    def _codes(self, module, x, c):
-        """Codes returned by ``transform`` (post-processed by regularizers)."""
-        return self.net_.criterion_.transform_codes(module.encode(x, c), training=False)
-
-    # -- tags -------------------------------------------------------------------
+    # -- tags and parameters ----------------------------------------------------
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -105,8 +92,15 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
         tags.non_deterministic = self.random_state is None
         return tags
 
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        check_no_bool_numbers(self)
+        check_routed_keys(type(self).__name__, self._routed_params, regularizer_names(self.regularizers))
+        check_hidden_dims(self.hidden_dims)
+
     # -- fitting ----------------------------------------------------------------
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: ArrayLike, y: Condition = None) -> BaseAutoEncoder:
         """Train the autoencoder on X.
 
@@ -123,173 +117,145 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
         -------
         self
         """
-        return self._fit(X, y, continue_training=bool(self.warm_start))
+        if self.warm_start and "model_" in vars(self):
+            return self._continue(X, y)
+        return self._fit_fresh(X, y)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X: ArrayLike, y: Condition = None) -> BaseAutoEncoder:
         """Continue training for ``max_epochs`` more epochs (initializing if needed)."""
-        return self._fit(X, y, continue_training=True)
+        return self._continue(X, y) if "model_" in vars(self) else self._fit_fresh(X, y)
 
-    def _fit(self, X, y, continue_training: bool):
-        if continue_training and hasattr(self, "net_"):
-            rows = validate_rows(self, X, reset=False, image_shape=self.image_shape_)
-            self.scaler_.check_range(rows.stats(), unit_interval=self._unit_interval())  # before any weight change
-            data = rows.training_data(self.scaler_, self.device_, to_device(self._conditions(y, len(rows)), self.device_))
-            self.net_.set_params(lr=self.lr, max_epochs=self.max_epochs)
-            try:
-                self._train(data)
-            except TrainingDivergedError as exc:
-                raise TrainingDivergedError(f"{exc} {kept_after_divergence(len(self.net_.history))}") from exc
-            return self
-
-        self._validate_params()
-        check_no_bool_numbers(self)
-        check_routed_keys(type(self).__name__, self._routed_params, self._regularizer_names())
-        check_hidden_dims(self.hidden_dims)
+    def _fit_fresh(self, X, y) -> BaseAutoEncoder:
         image_shape = fit_image_shape(X, self.architecture, self._routed("architecture"))
         rows = validate_rows(self, X, reset=True, image_shape=image_shape)
-        self.image_shape_ = image_shape
         device = resolve_device(self.device) if self.accelerator is None else str(self.accelerator.device)
-        conditions = self._fit_conditions(y, rows.n_samples)
-        self.model_spec_ = self._model_spec(rows.n_features)
-        built_plugins = self._build_plugins(self.model_spec_)  # parameter errors before reading a large X
+        conditions, encoded = self._fit_conditions(y, rows.n_samples)
+        spec = self._model_spec(rows.n_features, image_shape, 0 if conditions is None else conditions.n_features_out)
+        likelihood = self._likelihood(rows.layout)
+        built = self._build_plugins(spec)  # parameter errors before reading a large X
         stats = rows.stats()
-        if rows.layout is not None and self._likelihood() in ("bce", "bernoulli"):
-            raise ValueError(
-                f"{self._likelihood()!r} models data in [0, 1]; X has categorical or boolean columns, which skae "
-                "models with their own likelihoods beside squared error / a Gaussian for the numeric columns. "
-                "Use the default loss / likelihood."
-            )
         names = rows.layout.slot_names if rows.layout else getattr(self, "feature_names_in_", None)
-        self.scaler_ = Scaler.fit(stats, self.scaling, feature_names=names,
-                                  unit_interval=self._likelihood() in ("bce", "bernoulli"),
-                                  passthrough=None if rows.layout is None else rows.layout.passthrough)
-        self._fit_params = self.get_params(deep=False)
-        self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        self._n_train = rows.n_samples
-        self._inference = InferenceRunner()
-        self._net_overrides = {}  # a previous fit's refit settings must not shape this fit's net
-        self.__dict__.pop("selection_history_", None)
-        with seeded(self._seed, device):
-            data = rows.training_data(self.scaler_, device, to_device(conditions, device))
-            net = self._build_training(device, built_plugins)
-            corruption = net.criterion_.corruption
+        scaler = Scaler.fit(stats, self.scaling, feature_names=names, unit_interval=likelihood.unit_interval,
+                            passthrough=None if rows.layout is None else rows.layout.passthrough)
+        model = FittedModel(
+            params=self.get_params(deep=False), spec=spec, scaler=scaler, likelihood=likelihood,
+            seed=int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max)),
+            n_train=rows.n_samples, layout=rows.layout, image_shape=image_shape, conditions=conditions,
+        )
+        with seeded(model.seed, device):
+            data = rows.training_data(scaler, device, to_device(encoded, device))
+            model.net = self._build_net(model, device, built)
+            corruption = model.objective.corruption
             if corruption is not None:
-                zero = self.scaler_.transform(np.zeros((1, rows.n_features)))[0]
-                extremes = self.scaler_.transform(np.stack([stats.min, stats.max]))
+                zero = scaler.transform(np.zeros((1, rows.n_features)))[0]
+                extremes = scaler.transform(np.stack([stats.min, stats.max]))
                 corruption.prepare(to_device(extremes, device), to_device(zero, device))
-            self._train_fresh(net, data)
-            if self.refit and net.train_split is not None and not net.interrupted_:
-                # early stopping picked the number of epochs on held-out rows; train again, from the same
-                # initial weights, on every row for that many epochs (benchmarks/results_generative.md)
-                self.selection_history_ = net.history
-                self._net_overrides = {"early_stopping": False, "max_epochs": _best_epoch(net.history)}
-                with seeded(self._seed, device):
-                    net = self._build_training(device, built_plugins)
-                self._train_fresh(net, data)
-        self._after_fit(data)
+            self.model_ = model
+            self._train(model, data, fresh=True)
         return self
 
-    def _train_fresh(self, net: TrainingNet, data) -> None:
-        self.net_ = net
+    def _continue(self, X, y) -> BaseAutoEncoder:
+        model = self.model_
+        rows = self._rows(X, check_finite=True)
+        model.scaler.check_range(rows.stats(), unit_interval=model.likelihood.unit_interval)  # before any update
+        conditions = to_device(self._conditions(y, len(rows)), model.device)
+        data = rows.training_data(model.scaler, model.device, conditions)
+        model.net.set_params(lr=self.lr, max_epochs=self.max_epochs)
+        with seeded(model.seed + len(model.net.history), model.device):
+            self._train(model, data, fresh=False)
+        return self
+
+    def _train(self, model: FittedModel, data, fresh: bool) -> None:
+        """Train ``model.net`` on ``data``; keep the codes the samplers need.
+
+        A divergence keeps the last finished epoch (the net's rollback callback
+        restored it): the model stays fitted, unless a fresh fit finished none.
+        """
+        net = model.net
         try:
-            self._train(data, seeded_epochs=False)
+            net.partial_fit(data)
+            refit = dict(net.callbacks_).get("refit")
+            if refit is not None and refit.pending_:
+                refit.refit(net, data)
+                model.refit_epochs, model.selection_history = refit.epochs_, refit.selection_history_
         except TrainingDivergedError as exc:
-            if not len(self.net_.history):
-                del self.net_
+            if fresh and not len(net.history):
+                del self.model_
                 raise TrainingDivergedError(f"{exc} No epoch finished: the estimator is not fitted.") from exc
-            self._after_fit(data)
-            raise TrainingDivergedError(f"{exc} {kept_after_divergence(len(self.net_.history))}") from exc
+            model.remember_training_codes(data)
+            raise TrainingDivergedError(f"{exc} {kept_after_divergence(len(net.history))}") from exc
         except BaseException:
-            del self.net_
+            if fresh:
+                del self.model_
             raise
+        model.remember_training_codes(data)
 
+    # -- building (fit and model files share it) ------------------------------------------
 
-    def _model_spec(self, n_features: int) -> ModelSpec:
+    def _model_spec(self, n_features: int, image_shape: tuple[int, ...] | None, cond_features: int) -> ModelSpec:
         return ModelSpec(
             n_features=n_features, latent_dim=int(self.latent_dim), hidden_dims=check_hidden_dims(self.hidden_dims),
             activation=self.activation, variational=self._encoder_outputs_per_latent == 2,
-            likelihood=self._likelihood(), latent_activation=getattr(self, "latent_activation", None),
-            cond_features=int(getattr(self, "n_condition_features_", 0)), image_shape=self.image_shape_,
+            likelihood=self._likelihood_name(), latent_activation=getattr(self, "latent_activation", None),
+            cond_features=cond_features, image_shape=image_shape,
         )
+
+    def _likelihood(self, layout: ColumnLayout | None) -> Likelihood:
+        return likelihood_for(self._likelihood_name(), layout)
 
     def _build_plugins(self, spec: ModelSpec) -> tuple[list, Any]:
         """The regularizers and the corruption, built and checked against ``spec``."""
         return build_plugins(self.regularizers, self._routed("regularizers"), self.corruption,
                              self._routed("corruption"), spec)
 
-    def _build_training(self, device: str, built_plugins: tuple[list, Any] | None = None) -> TrainingNet:
-        """Module, objective and net for the fitted spec; ``fit`` and model loading share it.
+    def _build_net(self, model: FittedModel, device: str, built_plugins: tuple[list, Any] | None = None):
+        """Module, objective and net for ``model``; ``fit`` and model files share it.
 
-        Both call it while the parameters are those the model is fitted with.
+        Both call it while the estimator's parameters are those the model is fitted with.
         """
-        regularizers, corruption = built_plugins or self._build_plugins(self.model_spec_)
+        regularizers, corruption = built_plugins or self._build_plugins(model.spec)
+        params = dict(model.params)
+        if model.refit_epochs is not None:  # the net as the refit left it
+            params.update(early_stopping=False, max_epochs=model.refit_epochs)
         return build_net(
-            {**self.get_params(deep=False), **getattr(self, "_net_overrides", {})},
-            {p: self._routed(p) for p in _ROUTED_TO_NET},
-            module=self._build_module(self.model_spec_), objective=self._make_objective(regularizers, corruption),
-            n_samples=self._n_train, device=device,
+            params, {p: routed(model.params, p) for p in NET_PREFIXES}, module=self._build_module(model.spec),
+            objective=self._make_objective(model.likelihood, regularizers, corruption), n_samples=model.n_train,
+            device=device,
         )
 
     def _build_module(self, spec: ModelSpec) -> nn.Module:
-        layout = self._layout
         return build_module(
             self.architecture, self._routed("architecture"), spec,
             encoder_outputs=spec.latent_dim * self._encoder_outputs_per_latent, conditioner=self._conditioner(spec),
-            options={**self._module_options(), "latent_activation": spec.latent_activation,
-                     "column_groups": None if layout is None else layout.groups, **self._routed("module")},
+            options={**self._module_options(spec), "latent_activation": spec.latent_activation,
+                     **self._routed("module")},
         )
-
-    @property
-    def _layout(self):
-        """The mixed-type column layout (:mod:`skae.tabular`), or None for numeric data."""
-        return getattr(self, "column_layout_", None)
-
-    def _as_output(self, values: np.ndarray, rng=None):
-        """Decoded rows in X's units as returned to the user: a DataFrame of the original columns for mixed data."""
-        layout = self._layout
-        return values if layout is None else layout.decode(values, rng)
-
-    def _train(self, data, seeded_epochs: bool = True) -> None:
-        self._inference.reset()
-        self._sampler_cache = None
-        if seeded_epochs:
-            with seeded(self._seed + len(self.net_.history), self.device_):
-                self.net_.partial_fit(data)
-        else:
-            self.net_.partial_fit(data)
-
-    def _after_fit(self, data) -> None:
-        """Keep the codes (and conditions) of up to 5,000 training rows: what mixture samplers fit."""
-        n = len(data)
-        idx = np.random.RandomState(self._seed).permutation(n)[: min(n, 5000)]
-        x, c = data.rows_at(idx)
-        self.training_codes_ = self._run(self._codes, x, c)
-        self.training_conditions_ = c
 
     # -- inference ----------------------------------------------------------------
 
-    def _rows(self, X) -> Rows:
-        check_is_fitted(self, "net_")
-        # NaN/inf are found chunk by chunk where the rows are scaled (data.ScaledRows), not in a separate pass
-        return validate_rows(self, X, reset=False, image_shape=self.image_shape_, check_finite=False)
+    #: validate X's values before the condition y (conditional models: scikit-learn checks that order)
+    _finite_before_conditions = False
+
+    def _rows(self, X, check_finite: bool | None = None) -> Rows:
+        model = self._fitted()
+        check = self._finite_before_conditions if check_finite is None else check_finite
+        # NaN/inf are otherwise found chunk by chunk where the rows are scaled (data.ScaledRows)
+        return validate_rows(self, X, reset=False, image_shape=model.image_shape, layout=model.layout,
+                             check_finite=check)
 
     def _scaled(self, rows: Rows):
         """The rows through the fitted scaler; Bernoulli/BCE models warn about values outside [0, 1]."""
-        return rows.scaled(self.scaler_, unit_interval=self._unit_interval())
+        model = self.model_
+        return rows.scaled(model.scaler, unit_interval=model.likelihood.unit_interval)
 
-    def _run(self, fn, *sources, dtype=None, chunk: int = INFERENCE_CHUNK):
-        """``fn(module, *tensor_chunks)`` over row chunks of ``sources``, as numpy arrays."""
-        return self._inference.apply(self.module_, fn, *sources, device=self.device_, dtype=dtype, chunk=chunk)
+    def _conditions(self, y, n_samples: int) -> np.ndarray | None:
+        return self._fitted().encode_conditions(y, n_samples, type(self).__name__)
 
-    def _unit_interval(self) -> bool:
-        return self.model_spec_.likelihood in ("bce", "bernoulli")
-
-    def _decoded(self, module, z, c):
-        """Decoder output in scaled units (probabilities for Bernoulli models and non-numeric columns)."""
-        out = module.decode(z, c)
-        if getattr(module, "column_groups", None) is not None:
-            return module.column_groups.means(out)
-        return torch.sigmoid(out) if self._unit_interval() else out
+    def _as_output(self, values: np.ndarray):
+        """Decoded rows in X's units as returned to the user: a DataFrame of the original columns for tables."""
+        layout = self.model_.layout
+        return values if layout is None else layout.decode(values)
 
     def transform(self, X: ArrayLike, y: Condition = None) -> np.ndarray:
         """Encode X into the latent space.
@@ -306,7 +272,7 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
             float32 for float32 input, float64 otherwise.
         """
         rows = self._rows(X)
-        return self._run(self._codes, self._scaled(rows), self._conditions(y, len(rows)))
+        return self.model_.run(self.model_.codes, self._scaled(rows), self._conditions(y, len(rows)))
 
     def inverse_transform(self, X: ArrayLike, y: Condition = None) -> Output:
         """Decode latent codes back to the input space.
@@ -321,23 +287,14 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
         -------
         X_rec : ndarray of shape (n_samples, n_features)
         """
-        return self._as_output(self._decoded_rows(X, y))
-
-    def _decoded_rows(self, Z, y=None, rng=None) -> np.ndarray:
-        """Decoded codes in X's units, as an array (encoded slots for mixed data)."""
-        Z = self._check_latent(Z)
-        return self.scaler_.inverse_transform(self._run(self._decoded, Z, self._conditions(y, len(Z))))
-
-    def _check_latent(self, Z):
-        check_is_fitted(self, "net_")
-        Z = check_array(Z, dtype=(np.float64, np.float32), input_name="Z")
-        latent_dim = self.model_spec_.latent_dim
-        if Z.shape[1] != latent_dim:
+        model = self._fitted()
+        Z = check_array(X, dtype=(np.float64, np.float32), input_name="Z")
+        if Z.shape[1] != model.spec.latent_dim:
             raise ValueError(
                 f"Z has {Z.shape[1]} features, but {type(self).__name__} has "
-                f"latent_dim={latent_dim}: inverse_transform takes latent codes."
+                f"latent_dim={model.spec.latent_dim}: inverse_transform takes latent codes."
             )
-        return Z
+        return self._as_output(model.decode(Z, self._conditions(y, len(Z))))
 
     def reconstruct(self, X: ArrayLike, y: Condition = None) -> Output:
         """Encode and decode X: ``inverse_transform(transform(X))`` in one pass.
@@ -345,15 +302,25 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
         Image input (n, C, H, W) gives images back; 2-D input gives rows.
         """
         rows = self._rows(X)
-        out = self._run(self._reconstruct_scaled, self._scaled(rows), self._conditions(y, len(rows)))
-        return self._as_output(rows.like_input(self.scaler_.inverse_transform(out)))
+        model = self.model_
+        out = model.run(model.reconstructed, self._scaled(rows), self._conditions(y, len(rows)))
+        return self._as_output(rows.like_input(model.scaler.inverse_transform(out)))
 
     def denoise(self, X: ArrayLike, y: Condition = None) -> Output:
         """Reconstruct (possibly corrupted) X; a denoising autoencoder returns clean data."""
         return self.reconstruct(X, y)
 
-    def _reconstruct_scaled(self, module, x, c):
-        return self._decoded(module, self._codes(module, x, c), c)
+    def _errors(self, X, y, kind: str) -> np.ndarray:
+        """Per-term errors of X's reconstruction: ``"feature"`` errors or ``"score"`` terms (:mod:`skae.likelihoods`)."""
+        rows = self._rows(X)
+        model = self.model_
+        scale, likelihood = model.scaler.scale, model.likelihood
+        terms = likelihood.feature_errors if kind == "feature" else likelihood.score_terms
+
+        def errors(module, x, c):
+            return terms(x, module.decode(model.codes(module, x, c), c), scale)
+
+        return model.run(errors, self._scaled(rows), self._conditions(y, len(rows)))
 
     def score_samples(self, X: ArrayLike, y: Condition = None) -> np.ndarray:
         """Per-sample score, higher = more normal: minus the mean reconstruction error.
@@ -362,16 +329,9 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
         (``loss="mse"``) or the mean binary cross-entropy (``loss="bce"``).
         For a mixed-type table it is the training loss's balanced mean over
         columns (standardised squared errors, cross-entropies over log K; see
-        :mod:`skae.tabular`).
+        :mod:`skae.likelihoods`).
         """
-        if self._layout is None:
-            return -self.feature_errors(X, y).mean(axis=1)
-        rows = self._rows(X)
-
-        def balanced(module, x, c):  # the training loss's per-row term, in scaled units
-            return module.column_groups.balanced_error(x, module.decode(self._codes(module, x, c), c))
-
-        return -self._run(balanced, self._scaled(rows), self._conditions(y, len(rows)))
+        return -self._errors(X, y, "score").mean(axis=1)
 
     def feature_errors(self, X: ArrayLike, y: Condition = None) -> np.ndarray:
         """Per-sample, per-feature reconstruction errors in X's units, shape (n, n_features).
@@ -379,19 +339,7 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
         For a mixed-type table, one column per original column: squared error
         for numeric columns, cross-entropy (nats) for categorical and boolean ones.
         """
-        rows = self._rows(X)
-        scale = self.scaler_.scale
-        bernoulli = self._unit_interval()
-
-        def errors(module, x, c):
-            out = module.decode(self._codes(module, x, c), c)
-            if getattr(module, "column_groups", None) is not None:
-                return module.column_groups.column_errors(x, out, scale)
-            if bernoulli:
-                return bce_error(x, out)
-            return ((x - out) * torch.as_tensor(scale, dtype=x.dtype, device=x.device)).square()
-
-        return self._run(errors, self._scaled(rows), self._conditions(y, len(rows)))
+        return self._errors(X, y, "feature")
 
     def score(self, X: ArrayLike, y: Condition = None) -> float:
         """Mean of :meth:`score_samples` (higher is better), so GridSearchCV tunes without labels."""
@@ -399,12 +347,53 @@ class BaseAutoEncoder(RoutedParamsMixin, FittedStateMixin, GenerativeMixin, Tran
 
     def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
         """Names of the latent features: ``latent0``, ``latent1``, ..."""
-        check_is_fitted(self, "net_")
-        return np.asarray([f"latent{i}" for i in range(self.model_spec_.latent_dim)], dtype=object)
+        return np.asarray([f"latent{i}" for i in range(self._fitted().spec.latent_dim)], dtype=object)
 
-    # -- fitted state -------------------------------------------------------------
+    # -- model files ----------------------------------------------------------------
 
+    def get_fitted_state(self) -> dict[str, Any]:
+        """The fitted model as plain values, numpy arrays and tensors.
 
-def _best_epoch(history) -> int:
-    """The epoch (1-based) with the lowest validation loss."""
-    return int(np.argmin(history[:, "valid_loss"])) + 1
+        This is the protocol :mod:`skae.persistence` writes to a model file and
+        :meth:`from_fitted_state` reads back: ``params`` (the parameters the
+        model was fitted with), the fitted attributes, the module's and the
+        objective's tensors, the corruption's prepared tensors, the history.
+        """
+        names = getattr(self, "feature_names_in_", None)
+        return {**self._fitted().to_state(), "n_features_in": int(self.n_features_in_),
+                "feature_names_in": None if names is None else [str(n) for n in names]}
+
+    @classmethod
+    def from_fitted_state(cls, state: dict[str, Any], device: str | None = None):
+        """Rebuild a fitted estimator from :meth:`get_fitted_state`'s output.
+
+        Parameters
+        ----------
+        state : dict
+        device : str or None
+            Where to put the weights; ``None`` means where they were trained,
+            or the CPU (with a warning) when that device is not available.
+
+        Raises
+        ------
+        ValueError, TypeError, KeyError
+            The state does not describe a model of this class.
+        """
+        estimator = cls(**state["params"])
+        estimator._validate_params()
+        model = FittedModel.from_state(state, estimator, estimator.get_params(deep=False), device,
+                                       conditional=cls._conditional)
+        n_features = state["n_features_in"]
+        if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
+            raise ValueError(f"n_features_in must be a positive int; got {n_features!r}.")
+        width = model.layout.width if model.layout is not None else n_features
+        if model.spec.n_features != width or (model.layout is not None and len(model.layout.names) != n_features):
+            raise ValueError("the scaling arrays do not match n_features_in.")
+        estimator.n_features_in_ = n_features
+        if state["feature_names_in"] is not None:
+            names = [str(n) for n in state["feature_names_in"]]
+            if len(names) != n_features or (model.layout is not None and model.layout.names != names):
+                raise ValueError("feature_names_in does not match n_features_in and the column layout.")
+            estimator.feature_names_in_ = np.asarray(names, dtype=object)
+        estimator.model_ = model
+        return estimator

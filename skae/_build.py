@@ -16,22 +16,16 @@ from skorch.callbacks import EarlyStopping
 from torch import nn
 
 from . import plugins
-from ._datasets import BatchIterator, ValidationSplit
+from ._callbacks import RefitOnAllRows
 from ._objectives import Objective
-from ._params import routed
+from ._params import NET_PREFIXES, OPTIMIZERS, regularizer_names, routed
 from ._training import AcceleratedTrainingNet, TrainingNet, silent
+from ._training_data import BatchIterator, ValidationSplit
 from .modules import AutoEncoderModule
 from .spec import ModelSpec
 
-__all__ = ["OPTIMIZERS", "build_module", "build_net", "build_plugins", "early_stopping_applies"]
+__all__ = ["build_module", "build_net", "build_plugins", "early_stopping_applies"]
 
-OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "sgd": torch.optim.SGD,
-    "rmsprop": torch.optim.RMSprop,
-}
-_SKORCH_PREFIXES = ("optimizer", "callbacks", "iterator_train")
 _ITERATOR_PARAMS = ("batch_size", "shuffle")
 
 
@@ -43,7 +37,7 @@ def build_plugins(regularizers, regularizer_params: Mapping[str, Any], corruptio
     dict of names to weights); ``regularizer_params`` its routed
     ``regularizers__<name>__<param>`` values as ``{"<name>__<param>": value}``.
     """
-    names = [] if regularizers is None else [regularizers] if isinstance(regularizers, str) else list(regularizers)
+    names = regularizer_names(regularizers)
     if len(set(names)) != len(names):
         raise ValueError(f"regularizers lists a name twice: {names!r}.")
     built = []
@@ -111,6 +105,10 @@ def build_net(params: Mapping[str, Any], routed: Mapping[str, Mapping[str, Any]]
         Training rows: the size of a "full" batch and of the validation split.
     device : str
         The resolved device (ignored when an accelerator places the model).
+
+    With early stopping, the held-out rows pick the number of epochs and, with
+    ``refit``, the :class:`~skae._callbacks.RefitOnAllRows` callback (named
+    ``"refit"``) trains again on every row.
     """
     optimizer = params["optimizer"]
     optimizer = OPTIMIZERS.get(optimizer, optimizer) if isinstance(optimizer, str) else optimizer
@@ -124,16 +122,17 @@ def build_net(params: Mapping[str, Any], routed: Mapping[str, Mapping[str, Any]]
             monitor="valid_loss", patience=params["patience"], threshold=params["tol"], threshold_mode="rel",
             load_best=True, sink=sink,
         )))
+        if params["refit"]:
+            callbacks.append(("refit", RefitOnAllRows()))
     batch_size = n_samples if params["batch_size"] == "full" else params["batch_size"]
-    skorch_params = {f"{prefix}__{key}": value for prefix in _SKORCH_PREFIXES for key, value in routed[prefix].items()}
+    skorch_params = {f"{prefix}__{key}": value for prefix in NET_PREFIXES for key, value in routed[prefix].items()}
     skorch_params.setdefault("iterator_valid__batch_size", max(batch_size, 4096))
     if (
         optimizer in (torch.optim.Adam, torch.optim.AdamW)
         and "optimizer__fused" not in skorch_params
         and "optimizer__foreach" not in skorch_params
     ):
-        # fused Adam: one kernel for all parameters (benchmarks/results_fit.md: 1.2x -> 0.95x
-        # the hand-written loop's time)
+        # fused Adam: one kernel for all parameters (benchmarks/results_fit.md)
         skorch_params["optimizer__fused"] = True
     accelerator = params["accelerator"]
     net_class: type[TrainingNet] = TrainingNet

@@ -81,8 +81,8 @@ VAE_PARAMETERS = """\
     hidden_dims : sequence of int, default=(256, 128)
         Widths of the encoder's hidden layers; the decoder mirrors them.
     activation : str, default="relu"
-        ReLU learned the likelihood faster than ELU (3-6 nats after 30 epochs on
-        binarized MNIST-5000) and tied after 100 (benchmarks/results_generative.md).
+        ReLU learns the likelihood faster than ELU and ties with it later
+        (benchmarks/results_generative.md).
     likelihood : {"gaussian", "bernoulli"}, default="gaussian"
         "bernoulli" for data in [0, 1] (images): the decoder outputs logits.
     sigma0 : float, default=1.0

@@ -13,15 +13,10 @@ import math
 import numpy as np
 import torch
 
-from .losses import (
-    bernoulli_log_likelihood,
-    gaussian_log_likelihood,
-    kl_normal,
-    kl_standard_normal,
-    normal_log_density,
-)
+from .likelihoods import Likelihood
+from .losses import kl_normal, kl_standard_normal, normal_log_density
 
-__all__ = ["elbo_terms", "iwae", "kl_term", "log_likelihood", "posterior_params", "prior_params", "row_noise"]
+__all__ = ["elbo_terms", "iwae", "kl_term", "posterior_params", "prior_params", "row_noise"]
 
 
 #: bounds of the posterior log-variance: an extreme input (heavy-tailed data at 100 σ) must not overflow exp
@@ -36,25 +31,18 @@ def posterior_params(module, x, c):
 
 def prior_params(module, c, like: torch.Tensor):
     """(mean, log-variance) of p(z[| c]): N(0, I), or the learned conditional prior."""
-    if getattr(module, "prior", None) is not None and c is not None:
+    if module.prior is not None and c is not None:
         return module.prior(c, c).chunk(2, dim=-1)
     zeros = torch.zeros_like(like)
     return zeros, zeros
 
 
-def log_likelihood(module, x, out, likelihood: str, in_range: bool = False):
-    """log p(x | z) per sample for decoder output ``out`` (mean or logits)."""
-    if getattr(module, "column_groups", None) is not None:
-        return module.column_groups.log_likelihood(x, out, module.log_scale())
-    if likelihood == "bernoulli":
-        return bernoulli_log_likelihood(x, out, in_range)
-    return gaussian_log_likelihood(x, out, module.log_scale())
-
-
-def elbo_terms(module, x, c, eps, likelihood: str, x_in=None, transform=None, in_range: bool = False):
+def elbo_terms(module, likelihood: Likelihood, x, c, eps, mask=None, x_in=None, transform=None,
+               in_range: bool = False):
     """The pieces of the ELBO with K reparametrised samples.
 
     ``eps`` has shape (K, n, L) or (K, 1, L) (the same draws for every row).
+    ``mask`` (1 = observed) restricts log p(x | z) to the observed entries.
     Training passes the corrupted input as ``x_in`` (encoded instead of ``x``;
     the likelihood stays on the clean ``x``), the regularizers' code rewrite as
     ``transform``, and ``in_range=True`` (its data are checked to suit the likelihood).
@@ -73,20 +61,22 @@ def elbo_terms(module, x, c, eps, likelihood: str, x_in=None, transform=None, in
         z = transform(z)
     cc = None if c is None else c.repeat(k, 1)
     out = module.decode(z.reshape(k * n, latent), cc).reshape(k, n, -1)
-    return mean, log_var, z, log_likelihood(module, x.expand(k, *x.shape), out, likelihood, in_range)
+    log_px = likelihood.log_likelihood(x.expand(k, *x.shape), out, None if mask is None else mask.expand(k, *mask.shape),
+                                       log_scale=module.log_scale(), in_range=in_range)
+    return mean, log_var, z, log_px
 
 
 def kl_term(module, mean, log_var, c):
     """KL(q(z|x[, c]) ‖ p(z[| c])) in closed form."""
-    if getattr(module, "prior", None) is not None and c is not None:
+    if module.prior is not None and c is not None:
         prior_mean, prior_log_var = prior_params(module, c, mean)
         return kl_normal(mean, log_var, prior_mean, prior_log_var)
     return kl_standard_normal(mean, log_var)
 
 
-def iwae(module, x, c, eps, likelihood: str):
+def iwae(module, likelihood: Likelihood, x, c, eps, mask=None):
     """log 1/K Σ_k p(x, z_k) / q(z_k | x) per sample, with z_k drawn from ``eps`` (K, n, L)."""
-    mean, log_var, z, log_px = elbo_terms(module, x, c, eps, likelihood)
+    mean, log_var, z, log_px = elbo_terms(module, likelihood, x, c, eps, mask)
     prior_mean, prior_log_var = prior_params(module, c, mean)
     log_w = log_px + normal_log_density(z, prior_mean, prior_log_var) - normal_log_density(z, mean, log_var)
     return torch.logsumexp(log_w, dim=0) - math.log(eps.shape[0])

@@ -24,12 +24,13 @@ float32 rounding rather than bit for bit; chunks are passed as they come.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["INFERENCE_CHUNK", "InferenceRunner", "lane_layout"]
+__all__ = ["INFERENCE_CHUNK", "ArrayRows", "LanePlan", "RowSource", "lane_plan", "run_chunks"]
 
 INFERENCE_CHUNK = 1024  # rows per chunk: small enough that conversion and scaling stay in cache
 LANES = 4  # 16-byte alignment of float32 rows
@@ -40,7 +41,7 @@ _TAIL_ROWS = 32
 _MIX = np.uint32(2654435761)  # Knuth's multiplicative hash
 
 
-class _Layout:
+class LanePlan:
     """Where each row of a chunk goes in the padded batch, and how results come back."""
 
     def __init__(self, keys: np.ndarray, parts: list[np.ndarray | None]):
@@ -79,8 +80,8 @@ class _Layout:
         return result[self.slots][self.back]
 
 
-def lane_layout(parts: list[np.ndarray | None]) -> _Layout:
-    """The lane layout of one chunk of rows (``parts``: the row arrays fed to the module, float32 or float64)."""
+def lane_plan(parts: list[np.ndarray | None]) -> LanePlan:
+    """The lane plan of one chunk of rows (``parts``: the row arrays fed to the module, float32 or float64)."""
     keys: np.ndarray | None = None
     for p in parts:
         if p is not None:
@@ -91,57 +92,87 @@ def lane_layout(parts: list[np.ndarray | None]) -> _Layout:
                 else part_keys
             keys = part_keys if keys is None else keys * _MIX + part_keys
     assert keys is not None, "a chunk has at least one row array"
-    return _Layout(keys, parts)
+    return LanePlan(keys, parts)
 
 
-class InferenceRunner:
-    """Applies ``fn(module, *tensor_chunks)`` to row chunks of numpy-like sources."""
+class RowSource(Protocol):
+    """Rows the runner reads chunk by chunk: a plain array, or scaled rows (:class:`skae.data.ScaledRows`).
 
-    def reset(self) -> None:
-        """The weights changed (nothing is cached today; kept as the place to drop caches)."""
+    ``read(start, stop)`` gives the stored rows (float32 or float64);
+    ``finish(batch, raw, start)`` turns the laid-out float32 ``batch`` of those
+    rows into the network's input (scaling in place and checking it), so
+    scaling needs no separate pass over the data.
+    """
 
-    def apply(self, module: nn.Module, fn: Callable, *sources, device: str, dtype=None,
-              chunk: int = INFERENCE_CHUNK):
-        """Run ``fn`` over chunks of ``sources`` (sliceable, ``None`` allowed) and return numpy arrays.
+    dtype: np.dtype
 
-        Results are float32 for float32 input and float64 otherwise (``dtype`` overrides).
-        """
-        first = next(a for a in sources if a is not None)
-        dtype = np.dtype(dtype or (np.float32 if first.dtype == np.float32 else np.float64))
-        # float32 in, float32 out: the fast path, exact to float32 rounding across batchings; other input gets
-        # the lane layout and bit-identical rows
-        lanes = torch.device(device).type == "cpu" and dtype != np.float32
-        chunk = chunk if lanes else max(chunk, 4 * INFERENCE_CHUNK)
-        was_training = module.training
-        module.eval()
-        n = len(first)
-        results = None
-        try:
-            with torch.inference_mode():
-                for start in range(0, n, chunk):
-                    stop = min(start + chunk, n)
-                    raws = [None if a is None else a.read(start, stop) if hasattr(a, "read") else np.asarray(a[start:stop])
-                            for a in sources]
-                    layout = lane_layout(raws) if lanes else None
-                    tensors = []
-                    for a, raw in zip(sources, raws):
-                        if raw is not None:
-                            batch = layout.pad(raw) if layout is not None else np.array(raw, dtype=np.float32)
-                            if hasattr(a, "finish"):  # scaled after the layout: one pass less over the data
-                                batch = a.finish(batch, raw, start)
-                            raw = torch.from_numpy(batch).to(device)
-                        tensors.append(raw)
-                    out = fn(module, *tensors)
-                    out = out if isinstance(out, tuple) else (out,)
-                    if results is None:
-                        # written in place: collecting chunk outputs and concatenating them doubled the
-                        # peak memory and fragmented the heap (RSS grew with n on large inputs)
-                        results = tuple(np.empty((n, *o.shape[1:]), dtype=dtype) for o in out)
-                    for res, o in zip(results, out):
-                        o = o.cpu().numpy()
-                        res[start:stop] = layout.unpad(o) if layout is not None else o
-        finally:
-            module.train(was_training)
-        if results is None:
-            return np.empty((0,), dtype=dtype)
-        return results if len(results) > 1 else results[0]
+    def __len__(self) -> int: ...
+
+    def read(self, start: int, stop: int) -> np.ndarray: ...
+
+    def finish(self, batch: np.ndarray, raw: np.ndarray, start: int) -> np.ndarray: ...
+
+
+class ArrayRows:
+    """A plain array as a :class:`RowSource` (codes, conditions): read as stored, used as laid out."""
+
+    def __init__(self, values: np.ndarray):
+        self.values = values
+        self.dtype = np.dtype(np.float32) if values.dtype == np.float32 else np.dtype(np.float64)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        return np.asarray(self.values[start:stop])
+
+    def finish(self, batch: np.ndarray, raw: np.ndarray, start: int) -> np.ndarray:
+        return batch
+
+
+def run_chunks(module: nn.Module, fn: Callable, *sources: RowSource | np.ndarray | None, device: str,
+               dtype=None, chunk: int = INFERENCE_CHUNK):
+    """Run ``fn(module, *tensor_chunks)`` over row chunks of ``sources`` and return numpy arrays.
+
+    ``sources`` are :class:`RowSource` objects or numpy arrays (``None`` stays ``None``,
+    e.g. no condition).  Results are float32 for float32 input and float64
+    otherwise (``dtype`` overrides); ``fn`` may return one tensor or a tuple.
+    """
+    rows = [ArrayRows(a) if isinstance(a, np.ndarray) else a for a in sources]
+    first = next(a for a in rows if a is not None)
+    dtype = np.dtype(dtype or first.dtype)
+    # float32 in, float32 out: the fast path, exact to float32 rounding across batchings; other input gets
+    # the lane plan and bit-identical rows
+    lanes = torch.device(device).type == "cpu" and dtype != np.float32
+    chunk = chunk if lanes else max(chunk, 4 * INFERENCE_CHUNK)
+    was_training = module.training
+    module.eval()
+    n = len(first)
+    results = None
+    try:
+        with torch.inference_mode():
+            for start in range(0, n, chunk):
+                stop = min(start + chunk, n)
+                raws = [None if a is None else a.read(start, stop) for a in rows]
+                plan = lane_plan(raws) if lanes else None
+                tensors: list[torch.Tensor | None] = []
+                for a, raw in zip(rows, raws):
+                    if a is None or raw is None:
+                        tensors.append(None)
+                        continue
+                    batch = plan.pad(raw) if plan is not None else np.array(raw, dtype=np.float32)
+                    tensors.append(torch.from_numpy(a.finish(batch, raw, start)).to(device))
+                out = fn(module, *tensors)
+                out = out if isinstance(out, tuple) else (out,)
+                if results is None:
+                    # written in place: collecting chunk outputs and concatenating them doubled the
+                    # peak memory and fragmented the heap (RSS grew with n on large inputs)
+                    results = tuple(np.empty((n, *o.shape[1:]), dtype=dtype) for o in out)
+                for res, o in zip(results, out):
+                    o = o.cpu().numpy()
+                    res[start:stop] = plan.unpad(o) if plan is not None else o
+    finally:
+        module.train(was_training)
+    if results is None:
+        return np.empty((0,), dtype=dtype)
+    return results if len(results) > 1 else results[0]

@@ -2,7 +2,7 @@
 
 scikit-learn reads an estimator's parameters from its ``__init__`` signature, so
 each estimator spells its signature out; the default *values* live here, once,
-and ``tests/test_params.py`` checks that every signature agrees with them.
+and ``tests/test_architecture.py`` checks that every signature agrees with them.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 from sklearn.utils._param_validation import HasMethods, Interval, InvalidParameterError, StrOptions
 
 from .modules import ACTIVATIONS
@@ -20,7 +21,8 @@ from .modules import ACTIVATIONS
 __all__ = [
     "DEFAULTS",
     "FAMILY_DEFAULTS",
-    "OPTIMIZER_NAMES",
+    "NET_PREFIXES",
+    "OPTIMIZERS",
     "ROUTED_PREFIXES",
     "RoutedParamsMixin",
     "SHARED_CONSTRAINTS",
@@ -28,6 +30,7 @@ __all__ = [
     "check_hidden_dims",
     "check_no_bool_numbers",
     "check_routed_keys",
+    "regularizer_names",
     "routed",
     "store_init_params",
 ]
@@ -44,7 +47,16 @@ ROUTED_PREFIXES = (
     "architecture",
 )
 
-OPTIMIZER_NAMES = ("adam", "adamw", "sgd", "rmsprop")
+#: the routed prefixes skorch's net receives as they are (``optimizer__lr`` ...)
+NET_PREFIXES = ("optimizer", "callbacks", "iterator_train")
+
+#: the ``optimizer`` names and the torch optimizers they stand for
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+}
 
 
 @dataclass(frozen=True)
@@ -52,9 +64,9 @@ class SharedDefaults:
     """Default values of the parameters every estimator has (see :class:`skae.AutoEncoder`).
 
     Chosen across tasks (benchmarks/results_generative.md, results_anomaly.md):
-    ReLU and batches of 64 train faster per epoch than ELU and 128 (6 and 2-4
-    nats of a VAE's likelihood after 30 epochs on MNIST-5000) and tie after 100
-    (a plain autoencoder keeps ELU: see ``FAMILY_DEFAULTS``);
+    ReLU and batches of 64 learn a VAE's likelihood faster per epoch than ELU
+    and 128 and tie with them later (a plain autoencoder keeps ELU: see
+    ``FAMILY_DEFAULTS``);
     early stopping holds data out only when it can act (``max_epochs`` above
     twice ``patience``), and then the model is refitted on every row for the
     number of epochs it picked.
@@ -89,8 +101,7 @@ class SharedDefaults:
 DEFAULTS = SharedDefaults()
 
 #: where a family's default differs from the shared one, and why (benchmarks/results_generative.md):
-#: a plain autoencoder's held-out reconstruction error with ELU is 0.52x PCA's on digits and 0.63x on
-#: MNIST-5000, with ReLU 0.57x / 0.66x; VAEs learn their likelihood faster with ReLU
+#: a plain autoencoder reconstructs held-out rows better with ELU; VAEs learn their likelihood faster with ReLU
 FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {"AutoEncoder": {"activation": "elu"}}
 
 SHARED_CONSTRAINTS: dict[str, list] = {
@@ -105,7 +116,7 @@ SHARED_CONSTRAINTS: dict[str, list] = {
     "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
     "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"full"})],
     "lr": [Interval(numbers.Real, 0, None, closed="neither")],
-    "optimizer": [StrOptions(set(OPTIMIZER_NAMES)), type, callable],
+    "optimizer": [StrOptions(set(OPTIMIZERS)), type, callable],
     "early_stopping": ["boolean", StrOptions({"auto"})],
     "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
     "refit": ["boolean"],
@@ -152,20 +163,36 @@ class RoutedParamsMixin:
     def set_params(self, **params):
         """Set parameters, including routed ``prefix__name`` ones.
 
-        Like skorch, unknown names are accepted here and reported by ``fit``
-        with the list of valid prefixes (scikit-learn requires that
-        ``set_params`` itself does not raise).
+        A plain name that is not a parameter raises at once, as scikit-learn's
+        ``set_params`` does; routed ``prefix__name`` keys are checked by ``fit``
+        (as skorch does), which names the valid prefixes.
         """
         valid = set(self._get_param_names())
         for key, value in params.items():
             if key in valid:
                 setattr(self, key, value)
-            else:
+            elif "__" in key or key == "kwargs":
+                # routed names are checked by fit, which names the valid prefixes; "kwargs" is what
+                # scikit-learn's checks pass for the **kwargs catch-all, which __init__ stores the same way
                 self._routed_params[key] = value
+            else:
+                hint = difflib.get_close_matches(key, sorted(valid), n=1)
+                raise ValueError(
+                    f"Invalid parameter {key!r} for estimator {type(self).__name__}."
+                    + (f" Did you mean {hint[0]!r}?" if hint else "")
+                    + f" Valid parameters are: {sorted(valid)}; routed ones take the form '<prefix>__<name>'."
+                )
         return self
 
     def _routed(self, prefix: str) -> dict[str, Any]:
         return routed(self._routed_params, prefix)
+
+
+def regularizer_names(regularizers) -> list[str]:
+    """The regularizer names the ``regularizers`` parameter selects (a name, a list, or a dict of weights)."""
+    if regularizers is None:
+        return []
+    return [regularizers] if isinstance(regularizers, str) else list(regularizers)
 
 
 def routed(params: dict[str, Any], prefix: str) -> dict[str, Any]:

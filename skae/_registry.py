@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-__all__ = ["ESTIMATOR_NAMES", "FILE_CLASSES", "estimator_factory"]
+__all__ = ["ESTIMATOR_NAMES", "FILE_CLASSES", "LOCATIONS", "estimator_factory"]
 
-_LOCATIONS = {
+#: where each estimator lives (imported only when used)
+LOCATIONS = {
     "AutoEncoder": "skae.autoencoder",
     "VAE": "skae.vae",
     "BetaVAE": "skae.vae",
@@ -16,7 +17,7 @@ _LOCATIONS = {
 }
 
 #: names the command line accepts for ``--estimator``
-ESTIMATOR_NAMES = tuple(_LOCATIONS)
+ESTIMATOR_NAMES = tuple(LOCATIONS)
 
 #: classes a model file may name (``BetaVAE`` builds a ``VAE``)
 FILE_CLASSES = ("AutoEncoder", "VAE", "ConditionalVAE", "AutoEncoderOutlierDetector")
@@ -24,6 +25,6 @@ FILE_CLASSES = ("AutoEncoder", "VAE", "ConditionalVAE", "AutoEncoderOutlierDetec
 
 def estimator_factory(name: str) -> Callable:
     """The class (or, for ``BetaVAE``, the function) that builds estimator ``name``."""
-    if name not in _LOCATIONS:
+    if name not in LOCATIONS:
         raise KeyError(name)
-    return getattr(importlib.import_module(_LOCATIONS[name]), name)
+    return getattr(importlib.import_module(LOCATIONS[name]), name)

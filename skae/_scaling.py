@@ -32,14 +32,6 @@ class ColumnStats:
     min: np.ndarray
     max: np.ndarray
 
-    @classmethod
-    def of_block(cls, block: np.ndarray) -> ColumnStats:
-        block = np.asarray(block, dtype=np.float64)
-        with np.errstate(over="ignore", invalid="ignore"):
-            mean = block.mean(0)
-            m2 = np.square(block - mean).sum(0)
-        return cls(len(block), mean, m2, block.min(0), block.max(0))
-
     def merge(self, other: ColumnStats) -> ColumnStats:
         if self.n == 0:
             return other

@@ -1,10 +1,17 @@
-"""Training: the skorch net that runs an objective (:mod:`skae._objectives`), and building it.
+"""Training: the skorch net that runs an objective (:mod:`skae._objectives`).
 
 * :class:`TrainingNet`, a thin ``skorch.NeuralNet`` subclass, owns the loop:
   optimizer, callbacks, history, early stopping, device placement, pickling.
-  It iterates over skae's datasets by slicing instead of per-row collation.
+  It overrides only the data path (slicing batches from tensors instead of
+  per-row collation) and the step functions (which call the objective stored as
+  ``criterion_``).  Training policies are callbacks (:mod:`skae._callbacks`).
 * :class:`AcceleratedTrainingNet` hands device placement, mixed precision and
   gradient synchronisation to Hugging Face Accelerate.
+
+Two of the methods overridden here are private in skorch (``_set_training``,
+and Accelerate's ``_initialize_accelerator`` / ``_unwrap_accelerator``);
+``pyproject.toml`` pins the skorch releases they were tested against and
+``tests/test_training.py`` fails on a skorch whose methods changed.
 
 :mod:`skae._build` turns an estimator's parameters into plugins, a module and an
 initialised net.
@@ -12,7 +19,6 @@ initialised net.
 
 from __future__ import annotations
 
-import copy
 import math
 
 import torch
@@ -22,41 +28,31 @@ from skorch.hf import AccelerateMixin
 from skorch.utils import TeeGenerator
 from torch import nn
 
-from ._datasets import StreamingData, TensorData
+from ._callbacks import Rollback
+from ._training_data import StreamingData, TensorData
 from .exceptions import TrainingDivergedError
 
-__all__ = ["AcceleratedTrainingNet", "TrainingNet", "kept_after_divergence"]
+__all__ = ["AcceleratedTrainingNet", "TrainingNet", "silent"]
+
 
 def silent(*args, **kwargs):
     """A picklable sink that prints nothing."""
 
 
-# ------------------------------------------------------------------ nets
-
-
-def kept_after_divergence(epochs: int) -> str:
-    """What a diverged fit kept, and how to go on."""
-    return (
-        f"The estimator keeps the weights of epoch {epochs}, the last with a finite loss: it is fitted and usable "
-        "(history_ lists the finished epochs). To train on, lower the learning rate (set_params(lr=...)) and "
-        "call partial_fit; or refit."
-    )
-
-
 class TrainingNet(NeuralNet):
     """skorch's ``NeuralNet`` with skae's tensor data path and objective.
 
-    Overrides only data handling (``get_dataset``, ``get_iterator``), the step
-    functions (which call the objective stored as ``criterion_``) and
-    ``run_single_epoch``, which records one loss per epoch (no per-batch
-    ``.item()`` sync) and stops on a non-finite loss.
+    ``run_single_epoch`` records the epoch's mean loss once (no ``.item()``
+    device sync per batch) and raises :class:`~skae.TrainingDivergedError` on a
+    non-finite one; per-batch history rows hold the batch size only, so skorch
+    callbacks that read per-batch losses see none (epoch-level ``train_loss``
+    and ``valid_loss`` are recorded as usual).
     """
-
-    _good_epochs: list | None  # snapshots of (state, epoch) to rewind to, newest last
 
     @property
     def _default_callbacks(self):
-        callbacks = [("epoch_timer", EpochTimer()), ("print_log", _PrintLog(sink=print if self.verbose else silent))]
+        callbacks = [("rollback", Rollback()), ("epoch_timer", EpochTimer()),
+                     ("print_log", _PrintLog(sink=print if self.verbose else silent))]
         if self.verbose and self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar(batches_per_epoch="auto", postfix_keys=[])))
         return callbacks
@@ -106,63 +102,13 @@ class TrainingNet(NeuralNet):
             loss = self.criterion_(self.module_, batch, training=False)
         return {"loss": loss, "y_pred": None}
 
-    def _remember_good_epoch(self) -> None:
-        # two snapshots, alternating buffers: a divergence on an epoch's first batch discredits the one before
-        snapshots = getattr(self, "_good_epochs", None) or []
-        reuse = snapshots[0][0] if len(snapshots) == 2 else None
-        state = {"module": self.module_.state_dict(), "optimizer": self.optimizer_.state_dict()}
-        self._good_epochs = [*snapshots[-1:], (_copy_state(reuse, state), len(self.history))]
-
-    def on_epoch_end(self, net, **kwargs):
-        super().on_epoch_end(net, **kwargs)
-        # the epoch's loss was computed before its last update, which may still have broken the weights
-        weights = [p for p in self.module_.parameters()]
-        if weights and not bool(torch.isfinite(torch.stack([p.detach().sum() for p in weights])).all()):
-            raise TrainingDivergedError(
-                f"The weights became non-finite during epoch {len(self.history)}. Lower the learning rate "
-                f"(lr={self.lr}), scale the input (scaling='standard'), reduce regularizer weights, or check the "
-                "data for extreme values."
-            )
-        # the last epoch that finished with finite weights and loss: what an interrupt or a divergence keeps
-        self._remember_good_epoch()
-
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        self._good_epochs = None  # epochs of an earlier call are not rewound to
-        self._remember_good_epoch()  # before the first epoch of this call
-        self.interrupted_ = self._first_batch_diverged = False
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
-        except (KeyboardInterrupt, TrainingDivergedError) as exc:
-            # skorch swallows a KeyboardInterrupt after this; either way the epoch in progress is undone
-            self.interrupted_ = isinstance(exc, KeyboardInterrupt) and not self._stopped_early()
-            self.rewind_to_good_epoch()
+        except TrainingDivergedError as exc:
+            # skorch tells callbacks of a normal end and of Ctrl-C; training policies must see this end too
+            self.notify("on_train_end", X=X, y=y, diverged=exc)
             raise
-
-    def _stopped_early(self) -> bool:
-        """skorch's EarlyStopping ends training by raising KeyboardInterrupt too; tell the two apart."""
-        callback = dict(getattr(self, "callbacks_", [])).get("early_stopping")
-        return callback is not None and callback.misses_ >= callback.patience
-
-    def rewind_to_good_epoch(self) -> int:
-        """Restore the weights and optimizer state of the last finished epoch (or of the call's start).
-
-        Returns the number of epochs the history keeps.
-        """
-        snapshots = self._good_epochs or []  # fit_loop takes one before the first epoch
-        if getattr(self, "_first_batch_diverged", False) and len(snapshots) == 2:
-            # the last epoch's own weights gave a non-finite loss on the first batch after it: not good
-            snapshots = snapshots[:1]
-        state, epoch = snapshots[-1]
-        self.module_.load_state_dict(state["module"])
-        self.optimizer_.load_state_dict(state["optimizer"])
-        self._good_epochs = None  # the optimizer may now share these tensors: take fresh ones next time
-        del self.history[epoch:]  # the unfinished epoch's row
-        return epoch
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_good_epochs", None)  # training-time copies of the weights, not part of the model
-        return state
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
@@ -172,6 +118,7 @@ class TrainingNet(NeuralNet):
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             n = len(batch[0])
+            self.history.record_batch(f"{prefix}_batch_size", n)
             weighted = step["loss"].detach() * n
             first = weighted if first is None else first
             total = weighted if total is None else total + weighted
@@ -179,47 +126,17 @@ class TrainingNet(NeuralNet):
             self.notify("on_batch_end", batch=batch, training=training, **step)
         loss = (total / count).item()
         if not math.isfinite(loss):
-            epoch = len(self.history)
-            self._first_batch_diverged = training and not bool(torch.isfinite(first))
-            raise TrainingDivergedError(
-                f"The {prefix} loss became {loss} at epoch {epoch}. Lower the learning rate (lr={self.lr}), "
-                "scale the input (scaling='standard'), reduce regularizer weights, or check the data for "
-                "extreme values."
+            error = TrainingDivergedError(
+                f"The {prefix} loss became {loss} at epoch {len(self.history)}. Lower the learning rate "
+                f"(lr={self.lr}), scale the input (scaling='standard'), reduce regularizer weights, or check the "
+                "data for extreme values."
             )
+            error.first_batch = training and not bool(torch.isfinite(first))
+            raise error
         key = f"{prefix}_loss"
         previous = [row[key] for row in self.history[:-1] if key in row]
         self.history.record(key, loss)
         self.history.record(f"{key}_best", not previous or loss < min(previous))
-
-
-def _copy_state(previous, state):
-    """A copy of ``state`` (nested dicts and lists of tensors and plain values), reusing ``previous``'s tensors.
-
-    Taken after every epoch: copying into the same buffers costs a memory copy, where
-    ``copy.deepcopy`` cost several milliseconds of Python bookkeeping per epoch.
-    """
-    sources, targets = [], []
-
-    def walk(old, new):
-        if isinstance(new, torch.Tensor):
-            if isinstance(old, torch.Tensor) and old.shape == new.shape and old.dtype == new.dtype \
-                    and old.device == new.device:
-                sources.append(new.detach())
-                targets.append(old)
-                return old
-            return new.detach().clone()
-        if isinstance(new, dict):
-            old = old if isinstance(old, dict) else {}
-            return {k: walk(old.get(k), v) for k, v in new.items()}
-        if isinstance(new, (list, tuple)):
-            old = old if isinstance(old, (list, tuple)) and len(old) == len(new) else [None] * len(new)
-            return type(new)(walk(o, v) for o, v in zip(old, new))
-        return copy.deepcopy(new)
-
-    result = walk(previous, state)
-    if targets:
-        torch._foreach_copy_(targets, sources)
-    return result
 
 
 class _PrintLog(PrintLog):

@@ -9,7 +9,6 @@ from ._docs import with_shared_parameters
 from ._objectives import ReconstructionObjective
 from ._params import DEFAULTS as D
 from ._params import FAMILY_DEFAULTS, store_init_params
-from .sampling import CodeMixture
 
 __all__ = ["AutoEncoder"]
 
@@ -29,9 +28,8 @@ class AutoEncoder(BaseAutoEncoder):
         Widths of the encoder's hidden layers; the decoder mirrors them.
     activation : str, default="elu"
         One of "relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid".
-        ELU reconstructs held-out rows better than ReLU here (0.52x against
-        0.57x PCA's error on digits, 0.63x against 0.66x on MNIST-5000;
-        benchmarks/results_generative.md); the VAEs default to ReLU.
+        ELU reconstructs held-out rows better than ReLU here
+        (benchmarks/results_generative.md); the VAEs default to ReLU.
     latent_activation : str or None, default=None
         Activation on the code ("sigmoid" for codes in (0, 1), needed by
         ``kl_sparsity``).
@@ -50,6 +48,9 @@ class AutoEncoder(BaseAutoEncoder):
 
     Attributes
     ----------
+    model_ : skae._fitted.FittedModel
+        The fitted model as one value (spec, scaler, likelihood, net, seed,
+        training codes); the attributes below are views of it.
     net_ : skorch.NeuralNet
         The training net (module, optimizer, history).
     history_ : skorch.History
@@ -131,16 +132,8 @@ class AutoEncoder(BaseAutoEncoder):
     ):
         store_init_params(self, locals())
 
-    def _make_objective(self, regularizers, corruption):
-        return ReconstructionObjective(regularizers, corruption, loss=self.loss)
-
-    def _latent_sampler(self, name):
-        if name == "prior":
-            raise ValueError(
-                "An autoencoder has no prior: nothing shaped its codes like N(0, I). Use sampler='mixture' "
-                "(a Gaussian mixture fitted to the training codes), or a VAE."
-            )
-        return CodeMixture(self.training_codes_, self._seed)
+    def _make_objective(self, likelihood, regularizers, corruption):
+        return ReconstructionObjective(likelihood, regularizers, corruption)
 
 
 AutoEncoder.__doc__ = with_shared_parameters(AutoEncoder.__doc__)

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
-from sklearn.utils.validation import check_is_fitted
 
 from . import plugins
 from ._conditions import ConditionEncoder
 from ._docs import with_shared_parameters
-from ._elbo import prior_params
 from ._params import DEFAULTS as D
 from ._params import store_init_params
 from ._typing import ArrayLike, Condition
-from .data import validate_rows
 from .modules import ConditionedMLP
-from .sampling import ConditionalCodeMixture, ConditionalGaussian
 from .vae import VAE
 
 __all__ = ["ConditionalVAE"]
@@ -123,6 +118,9 @@ class ConditionalVAE(VAE):
         tags.target_tags.required = True
         return tags
 
+    _conditional = True
+    _finite_before_conditions = True
+
     # -- conditions ---------------------------------------------------------------
 
     def _fit_conditions(self, y, n_samples):
@@ -132,37 +130,29 @@ class ConditionalVAE(VAE):
                 "the condition (labels, values, or a DataFrame of condition columns), fit(X, y)."
             )
         encoder = ConditionEncoder()
-        C = encoder.fit(y, n_samples)
-        self._set_condition_encoder(encoder)
-        return C
+        return encoder, encoder.fit(y, n_samples)
 
-    def _set_condition_encoder(self, encoder: ConditionEncoder) -> None:
-        self.condition_encoder_ = encoder
-        self.condition_columns_ = list(encoder.columns)
-        self.classes_ = encoder.classes
-        self.n_condition_features_ = encoder.n_features_out
+    @property
+    def condition_encoder_(self) -> ConditionEncoder:
+        """Encodes conditions to the network's input (one-hot categories, standardised values)."""
+        encoder = self._fitted().conditions
+        assert encoder is not None, "a fitted conditional model has a condition encoder"
+        return encoder
 
-    def _rows(self, X):
-        # X's NaN/inf are reported before a missing condition y (scikit-learn checks that order)
-        check_is_fitted(self, "net_")
-        return validate_rows(self, X, reset=False, image_shape=self.image_shape_)
+    @property
+    def condition_columns_(self) -> list[str]:
+        """The condition's column names at fit."""
+        return list(self.condition_encoder_.columns)
 
-    def _conditions(self, y, n_samples):
-        check_is_fitted(self, "condition_encoder_")
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} needs the condition y here too (e.g. transform(X, y), "
-                "sample(n, y=label)); in a Pipeline route it with "
-                "set_transform_request(condition=True)."
-            )
-        return self.condition_encoder_.transform(y, n_samples)
+    @property
+    def classes_(self) -> np.ndarray | None:
+        """The labels of a single categorical condition, else None."""
+        return self.condition_encoder_.classes
 
-    def get_fitted_state(self):
-        """The fitted model as plain values (see ``AutoEncoder.get_fitted_state``), plus the condition encoder."""
-        return {**super().get_fitted_state(), "conditions": self.condition_encoder_.get_state()}
-
-    def _restore_conditions(self, state):
-        self._set_condition_encoder(ConditionEncoder.from_state(state["conditions"]))
+    @property
+    def n_condition_features_(self) -> int:
+        """Width of the encoded condition."""
+        return int(self.condition_encoder_.n_features_out)
 
     # -- module -------------------------------------------------------------------
 
@@ -178,21 +168,6 @@ class ConditionalVAE(VAE):
                 cond_features=cond, conditioner=self._conditioner(spec),
             )
         return module
-
-    def _latent_sampler(self, name):
-        if name == "mixture":
-            return ConditionalCodeMixture(self.training_codes_, self.training_conditions_, self._seed)
-        if self.module_.prior is None:
-            return super()._latent_sampler(name)
-
-        def params(C):
-            def prior(module, c):
-                mean, log_var = prior_params(module, c, c[:, :1])
-                return mean, torch.exp(0.5 * log_var)
-
-            return self._run(prior, C, dtype=np.float64)
-
-        return ConditionalGaussian(params, self.model_spec_.latent_dim)
 
     def transform(self, X: ArrayLike, y: Condition = None, condition: Condition = None) -> np.ndarray:
         """Encode X given its condition (``y``, or ``condition`` when routed in a Pipeline)."""

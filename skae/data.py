@@ -25,8 +25,8 @@ import pandas as pd
 import torch
 from sklearn.utils.validation import validate_data
 
-from ._datasets import BLOCK_ROWS, StreamingData, TensorData, read_rows
 from ._scaling import ColumnStats, Scaler, column_stats
+from ._training_data import BLOCK_ROWS, StreamingData, TensorData, read_rows
 from .tabular import ColumnLayout, is_mixed_frame
 
 __all__ = ["Rows", "ScaledRows", "fit_image_shape", "take_rows", "validate_rows"]
@@ -85,12 +85,6 @@ class Rows:
         """Per-feature count, mean, variance, min and max, merged over blocks."""
         return column_stats(self.blocks())
 
-    def check_finite(self) -> None:
-        """Read a disk array once to report NaN/inf before training touches the weights."""
-        if self.on_disk:
-            for _ in self.blocks():
-                pass
-
     def scaled(self, scaler: Scaler, unit_interval: bool = False) -> ScaledRows:
         """The rows seen through ``scaler``, scaled one slice at a time (for inference).
 
@@ -118,7 +112,7 @@ class Rows:
 
 
 class ScaledRows:
-    """Rows seen through a scaler, for the inference runner (:mod:`skae._inference`).
+    """Rows seen through a scaler: the :class:`~skae._inference.RowSource` inference reads.
 
     The runner reads a chunk with :meth:`read`, lays its rows out, and hands the
     float32 batch to :meth:`finish`, which scales it in place and checks it:
@@ -175,20 +169,38 @@ class ScaledRows:
 
 
 def validate_rows(estimator, X, *, reset: bool, image_shape: tuple[int, ...] | None = None,
-                  check_finite: bool = True) -> Rows:
-    """Validate X for ``estimator`` (recording ``n_features_in_`` etc. when ``reset``).
+                  layout: ColumnLayout | None = None, check_finite: bool = True) -> Rows:
+    """Validate X for ``estimator`` and return its rows.
 
-    ``image_shape`` is the (C, H, W) image arrays must have, or None when the
-    estimator takes only 2-D X.  ``check_finite=False`` leaves NaN/inf to be
-    found where the rows are read (:class:`ScaledRows` does it for inference).
+    Parameters
+    ----------
+    estimator : estimator
+        Only scikit-learn's ``validate_data`` uses it: it records (``reset=True``)
+        or checks ``n_features_in_`` and ``feature_names_in_``, with
+        scikit-learn's own messages.  Nothing else is written on it.
+    reset : bool
+        True in ``fit``: X defines the input; the mixed-type layout of a
+        DataFrame with categorical or boolean columns is detected.
+    image_shape : tuple (C, H, W) or None
+        The shape image arrays must have, or None when only 2-D X is taken.
+    layout : ColumnLayout or None
+        With ``reset=False``: the fitted layout X must follow (None: numeric data).
+    check_finite : bool
+        False leaves NaN/inf to be found where the rows are read
+        (:class:`ScaledRows` does it for inference).
     """
-    layout = _layout(estimator, X, reset)
+    owner = type(estimator).__name__
+    if reset:
+        layout = ColumnLayout.from_frame(X) if is_mixed_frame(X) else None
+    elif layout is None and is_mixed_frame(X):
+        raise TypeError(
+            f"{owner} was fitted on numeric data; X has categorical or boolean columns. "
+            "Pass the numeric columns it was fitted on, or refit on the DataFrame to model them."
+        )
     if layout is not None:
-        layout.check_columns(X, type(estimator).__name__)
+        layout.check_columns(X, owner)
+        validate_data(estimator, X, reset=reset, skip_check_array=True)
         values = layout.encode(X, getattr(estimator, "handle_unknown", "error"))
-        if reset:
-            estimator.n_features_in_ = len(layout.names)
-            estimator.feature_names_in_ = np.asarray(layout.names, dtype=object)
         return Rows(values, on_disk=False, input_shape=values.shape, layout=layout)
     if isinstance(X, np.memmap):
         if X.ndim != 2:
@@ -200,27 +212,9 @@ def validate_rows(estimator, X, *, reset: bool, image_shape: tuple[int, ...] | N
         validate_data(estimator, read_rows(X, 0, 2), dtype=_FLOAT_DTYPES, reset=reset)
         return Rows(X, on_disk=True, input_shape=X.shape)
     shape = tuple(getattr(X, "shape", ()))
-    flat = _flatten_images(X, image_shape, type(estimator).__name__)
+    flat = _flatten_images(X, image_shape, owner)
     values = validate_data(estimator, flat, dtype=_FLOAT_DTYPES, reset=reset, ensure_all_finite=check_finite)
     return Rows(values, on_disk=False, input_shape=shape if len(shape) >= 3 else values.shape)
-
-
-def _layout(estimator, X, reset: bool) -> ColumnLayout | None:
-    """The mixed-type layout X is read with: detected in fit, the fitted one afterwards."""
-    if not reset:
-        layout = getattr(estimator, "column_layout_", None)
-        if layout is None and is_mixed_frame(X):
-            raise TypeError(
-                f"{type(estimator).__name__} was fitted on numeric data; X has categorical or boolean columns. "
-                "Pass the numeric columns it was fitted on, or refit on the DataFrame to model them."
-            )
-        return layout
-    layout = ColumnLayout.from_frame(X) if is_mixed_frame(X) else None
-    if layout is not None:
-        estimator.column_layout_ = layout
-    elif hasattr(estimator, "column_layout_"):
-        del estimator.column_layout_  # refitted on numeric data
-    return layout
 
 
 def fit_image_shape(X, architecture: Any, architecture_params: dict[str, Any]) -> tuple[int, ...] | None:

@@ -19,17 +19,19 @@ __all__ = [
     "kl_normal",
     "kl_standard_normal",
     "normal_log_density",
-    "reconstruction_error",
 ]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
-def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, log_sigma: torch.Tensor) -> torch.Tensor:
-    """log N(x | mean, sigma^2 I) summed over features; ``log_sigma`` broadcasts."""
+def gaussian_log_likelihood(x: torch.Tensor, mean: torch.Tensor, log_sigma: torch.Tensor,
+                            mask: torch.Tensor | None = None) -> torch.Tensor:
+    """log N(x | mean, sigma^2 I) summed over features (the observed ones, where ``mask`` is 1); ``log_sigma`` broadcasts."""
     z = (x - mean) * torch.exp(-log_sigma)
     log_sigma = torch.broadcast_to(log_sigma, x.shape)
-    return -0.5 * (z.square() + _LOG_2PI).sum(-1) - log_sigma.sum(-1)
+    if mask is None:
+        return -0.5 * (z.square() + _LOG_2PI).sum(-1) - log_sigma.sum(-1)
+    return -0.5 * ((z.square() + _LOG_2PI) * mask).sum(-1) - (log_sigma * mask).sum(-1)
 
 
 def bce_error(x: torch.Tensor, logits: torch.Tensor, in_range: bool = False) -> torch.Tensor:
@@ -48,9 +50,11 @@ def bce_error(x: torch.Tensor, logits: torch.Tensor, in_range: bool = False) -> 
     return F.binary_cross_entropy_with_logits(logits, inside, reduction="none") + (x - inside).square()
 
 
-def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor, in_range: bool = False) -> torch.Tensor:
-    """log Bernoulli(x | sigmoid(logits)) summed over features (see :func:`bce_error` outside [0, 1])."""
-    return -bce_error(x, logits, in_range).sum(-1)
+def bernoulli_log_likelihood(x: torch.Tensor, logits: torch.Tensor, in_range: bool = False,
+                             mask: torch.Tensor | None = None) -> torch.Tensor:
+    """log Bernoulli(x | sigmoid(logits)) summed over the (observed) features (see :func:`bce_error` outside [0, 1])."""
+    errors = bce_error(x, logits, in_range)
+    return -(errors if mask is None else errors * mask).sum(-1)
 
 
 def normal_log_density(z: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -76,16 +80,3 @@ def kl_normal(
         + (torch.exp(log_var_q) + (mean_q - mean_p).square()) * torch.exp(-log_var_p)
         - 1.0
     ).sum(-1)
-
-
-def reconstruction_error(x: torch.Tensor, output: torch.Tensor, loss: str, in_range: bool = False) -> torch.Tensor:
-    """Per-sample reconstruction error, averaged over features.
-
-    ``output`` is the decoder's raw output: the reconstruction for ``"mse"``,
-    logits for ``"bce"`` (``in_range`` as in :func:`bce_error`).
-    """
-    if loss == "mse":
-        return (x - output).square().mean(-1)
-    if loss == "bce":
-        return bce_error(x, output, in_range).mean(-1)
-    raise ValueError(f"Unknown loss {loss!r}; expected 'mse' or 'bce'.")

@@ -21,8 +21,6 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from .tabular import ColumnGroups
-
 __all__ = ["ACTIVATIONS", "SIGMA_FLOOR", "AutoEncoderModule", "ConditionedMLP", "ConvDecoder", "ConvEncoder"]
 
 #: smallest learned decoder scale σ0, in the model's scaled units
@@ -231,9 +229,6 @@ class AutoEncoderModule(nn.Module):
         exactly (a constant pixel) would otherwise drive its likelihood to infinity.
     prior : nn.Module or None
         Conditional prior network ``c -> (mean, log_var)`` of a conditional VAE.
-    column_groups : skae.tabular.ColumnGroups or None
-        For mixed-type tables: which output slots are numbers, softmax logits
-        or Bernoulli logits (the losses and output means read it).
     """
 
     def __init__(
@@ -246,10 +241,8 @@ class AutoEncoderModule(nn.Module):
         learn_sigma0: bool | str = False,
         n_features: int | None = None,
         prior: nn.Module | None = None,
-        column_groups: ColumnGroups | None = None,
     ):
         super().__init__()
-        self.column_groups = column_groups
         self.encoder = encoder
         self.decoder = decoder
         self.latent_activation = ACTIVATIONS[latent_activation]() if latent_activation else None
@@ -265,11 +258,13 @@ class AutoEncoderModule(nn.Module):
         else:
             self.log_sigma0 = None
         self.prior = prior
+        #: the encoder takes the values with missing entries filled and the observed mask beside them
+        self.missing_input = False
 
-    def log_scale(self) -> torch.Tensor:
-        """log σ0 of the Gaussian decoder, a learned scale kept above ``SIGMA_FLOOR``."""
+    def log_scale(self) -> torch.Tensor | None:
+        """log σ0 of the Gaussian decoder, a learned scale kept above ``SIGMA_FLOOR``; None without one."""
         if self.log_sigma0 is None:
-            raise AttributeError("a Bernoulli decoder has no scale")
+            return None
         if self.learn_sigma0:
             return self.log_sigma0.clamp(min=_LOG_SIGMA_FLOOR)
         return self.log_sigma0

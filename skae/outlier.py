@@ -156,6 +156,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         if self.score_type in ("elbo", "iwae") and not variational:
             raise ValueError(f"score_type={self.score_type!r} needs a VAE estimator; got {type(self.estimator).__name__}.")
         rows = validate_rows(self, X, reset=True)
+        self.column_layout_ = rows.layout
         n_members, share = self._ensemble_shape()
         score_type = self.score_type if self.score_type != "auto" else ("elbo" if variational else "likelihood")
         rng = check_random_state(self.random_state)
@@ -167,7 +168,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
             scores = self._average(members, X)
             keep = scores <= np.quantile(scores, 1 - self.trim_fraction)
             kept = take_rows(X, keep)
-            members = [self._fit_member(kept, validate_rows(self, kept, reset=False), m.columns,
+            members = [self._fit_member(kept, validate_rows(self, kept, reset=False, layout=rows.layout), m.columns,
                                         m.estimator.random_state, score_type) for m in members]
         self._members = members
         self.decision_scores_ = self._average(members, X)
@@ -182,7 +183,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         data = X if len(columns) == self.n_features_in_ else columns_of(X, columns)
         if self.estimator is None:
             # sized by the member's input width: a categorical column is as many inputs as it has categories
-            slots = None if rows.layout is None else rows.layout.groups.slots
+            slots = None if rows.layout is None else rows.layout.slots
             width = len(columns) if slots is None else sum(slots[j][1] - slots[j][0] for j in columns)
             estimator = default_member(len(rows), width, seed)
         else:
@@ -252,7 +253,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
     def score_samples(self, X: ArrayLike) -> np.ndarray:
         """Normality of each row (higher = more normal): minus the averaged, standardised member scores."""
         check_is_fitted(self, "decision_scores_")
-        validate_rows(self, X, reset=False, check_finite=False)  # the members check NaN/inf as they read
+        validate_rows(self, X, reset=False, layout=self.column_layout_, check_finite=False)  # members check NaN/inf
         return -self._average(self._members, X)
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
@@ -304,7 +305,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         on one), else an ndarray (n_samples, n_features).
         """
         check_is_fitted(self, "decision_scores_")
-        rows = validate_rows(self, X, reset=False, check_finite=False)
+        rows = validate_rows(self, X, reset=False, layout=self.column_layout_, check_finite=False)
         total = np.zeros((len(rows), self.n_features_in_))
         count = np.zeros(self.n_features_in_)
         for member in self._members:
@@ -338,7 +339,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
             "feature_names_in": None if names is None else [str(n) for n in names],
             "decision_scores": self.decision_scores_,
             "members": members,
-            "column_layout": None if getattr(self, "column_layout_", None) is None else self.column_layout_.to_state(),
+            "column_layout": None if self.column_layout_ is None else self.column_layout_.to_state(),
         }
 
     @classmethod
@@ -373,6 +374,6 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         if state["feature_names_in"] is not None:
             detector.feature_names_in_ = np.asarray([str(n) for n in state["feature_names_in"]], dtype=object)
         detector.decision_scores_ = np.asarray(state["decision_scores"], dtype=np.float64).reshape(-1)
-        if state.get("column_layout") is not None:
-            detector.column_layout_ = ColumnLayout.from_state(state["column_layout"])
+        layout = state.get("column_layout")
+        detector.column_layout_ = None if layout is None else ColumnLayout.from_state(layout)
         return detector

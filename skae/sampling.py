@@ -19,10 +19,19 @@ an array of shape (n_samples, latent_dim).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import torch
 
-__all__ = ["CodeMixture", "ConditionalCodeMixture", "ConditionalGaussian", "LatentSampler", "StandardNormal"]
+__all__ = [
+    "CodeMixture",
+    "ConditionalCodeMixture",
+    "ConditionalGaussian",
+    "LatentSampler",
+    "StandardNormal",
+    "latent_sampler",
+]
 
 
 class LatentSampler:
@@ -128,3 +137,36 @@ class ConditionalCodeMixture(LatentSampler):
             idx = np.flatnonzero(inverse.reshape(-1) == i)
             z[idx] = self._for(condition).draw(len(idx), rng)
         return z
+
+
+def latent_sampler(model: Any, name: str) -> LatentSampler:
+    """The sampler ``name`` ("prior" or "mixture") of a fitted model (:class:`skae._fitted.FittedModel`).
+
+    A plain autoencoder has only the mixture: nothing shaped its codes like
+    N(0, I).  A VAE's prior is N(0, I), a conditional VAE's the learned p(z | y)
+    when it has one; its mixture is fitted per condition.
+    """
+    if name not in ("prior", "mixture"):
+        raise ValueError(f"sampler must be 'auto', 'prior' or 'mixture'; got {name!r}.")
+    conditional = model.conditions is not None
+    if name == "mixture":
+        if conditional:
+            return ConditionalCodeMixture(model.training_codes, model.training_conditions, model.seed)
+        return CodeMixture(model.training_codes, model.seed)
+    if not model.spec.variational:
+        raise ValueError(
+            "An autoencoder has no prior: nothing shaped its codes like N(0, I). Use sampler='mixture' "
+            "(a Gaussian mixture fitted to the training codes), or a VAE."
+        )
+    if conditional and model.module.prior is not None:
+        from ._elbo import prior_params
+
+        def params(C):
+            def prior(module, c):
+                mean, log_var = prior_params(module, c, c[:, :1])
+                return mean, torch.exp(0.5 * log_var)
+
+            return model.run(prior, C, dtype=np.float64)
+
+        return ConditionalGaussian(params, model.spec.latent_dim)
+    return StandardNormal(model.spec.latent_dim)

@@ -11,31 +11,25 @@ columns is laid out as one numeric matrix, column by column in the table's order
   categories;
 * a boolean column becomes one 0/1 slot whose decoder output is a logit.
 
-The reconstruction term of each original column is then its own likelihood:
-squared error (or a Gaussian) for numeric columns, the softmax cross-entropy for
-categorical ones, the binary cross-entropy for booleans.  For autoencoders the
-terms are balanced per column: numeric columns are standardised (their error
-predicting the mean is 1) and a categorical column's cross-entropy is divided
-by log K (the cross-entropy of a uniform guess), so one wide categorical column
-does not drown the others.  A VAE sums the log-likelihoods unweighted: that is
-its ELBO, and its learned per-feature scale balances the numeric columns.
+The reconstruction term of each original column is then its own likelihood
+(:class:`skae.likelihoods.MixedColumns`): squared error (or a Gaussian) for
+numeric columns, the softmax cross-entropy for categorical ones, the binary
+cross-entropy for booleans.
 
-:class:`ColumnLayout` does the encoding and decoding; :class:`ColumnGroups` is
-what the losses read (index lists, no pandas).
+:class:`ColumnLayout` does the encoding and decoding; the likelihood reads only
+its ``kinds`` and ``slots`` (index lists, no pandas).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
-__all__ = ["ColumnGroups", "ColumnLayout", "column_kind", "is_mixed_frame"]
+from .likelihoods import BOOLEAN, CATEGORICAL, NUMERIC
 
-NUMERIC, CATEGORICAL, BOOLEAN = "numeric", "categorical", "boolean"
+__all__ = ["ColumnLayout", "column_kind", "is_mixed_frame"]
 
 
 def column_kind(series: pd.Series) -> str | None:
@@ -66,90 +60,6 @@ def is_mixed_frame(X: Any) -> bool:
     return isinstance(X, pd.DataFrame) and any(_kind(X[c]) != NUMERIC for c in X.columns)
 
 
-class ColumnGroups:
-    """Where each original column lives among the encoded slots, for the losses.
-
-    Attributes
-    ----------
-    kinds : list of str
-        "numeric", "categorical" or "boolean", one per original column.
-    slots : list of (start, stop)
-        Each column's encoded slots.
-    weights : ndarray of shape (n_columns,)
-        The balancing weight of each column's term in an autoencoder's loss:
-        1 for numeric columns, 1 / log K for categorical, 1 / log 2 for boolean.
-    """
-
-    def __init__(self, kinds: list[str], slots: list[tuple[int, int]]):
-        self.kinds, self.slots = list(kinds), [tuple(s) for s in slots]
-        sizes = [stop - start for start, stop in self.slots]
-        self.weights = np.array([
-            1.0 if kind == NUMERIC else 1.0 / math.log(max(size, 2) if kind == CATEGORICAL else 2)
-            for kind, size in zip(self.kinds, sizes)
-        ])
-        self.numeric = [start for (start, _), kind in zip(self.slots, self.kinds) if kind == NUMERIC]
-        self._cache: dict[Any, Any] = {}
-
-    def __getstate__(self):
-        return {"kinds": self.kinds, "slots": self.slots}
-
-    def __setstate__(self, state):
-        self.__init__(state["kinds"], state["slots"])
-
-    def _tensors(self, like: torch.Tensor):
-        key = (like.device, like.dtype)
-        if key not in self._cache:
-            self._cache[key] = (
-                torch.as_tensor(self.numeric, dtype=torch.long, device=like.device),
-                torch.as_tensor(self.weights, dtype=like.dtype, device=like.device),
-                torch.as_tensor([k == NUMERIC for k in self.kinds], device=like.device),
-            )
-        return self._cache[key]
-
-    def column_errors(self, x: torch.Tensor, out: torch.Tensor, scale: np.ndarray | None = None) -> torch.Tensor:
-        """Per-row, per-column error (..., n_columns): squared error, cross-entropy or binary cross-entropy.
-
-        ``x`` is the encoded target (scaled numbers, one-hot, 0/1); ``out`` the
-        decoder's raw output (values for numeric slots, logits for the others).
-        With the scaler's ``scale``, squared errors are in X's units.  An
-        all-zero one-hot target (an unknown category let through with
-        ``handle_unknown="ignore"``) costs what the least likely category would.
-        """
-        terms = []
-        for kind, (start, stop) in zip(self.kinds, self.slots):
-            t, o = x[..., start:stop], out[..., start:stop]
-            if kind == NUMERIC:
-                unit = 1.0 if scale is None else float(scale[start])
-                terms.append(((t - o) * unit).square()[..., 0])
-            elif kind == BOOLEAN:
-                terms.append(torch.nn.functional.binary_cross_entropy_with_logits(o, t, reduction="none")[..., 0])
-            else:
-                log_p = torch.log_softmax(o, dim=-1)
-                known = -(t * log_p).sum(-1)
-                terms.append(torch.where(t.sum(-1) > 0, known, -log_p.min(-1).values))
-        return torch.stack(terms, dim=-1)
-
-    def balanced_error(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-        """An autoencoder's per-row loss: the weighted mean of :meth:`column_errors`."""
-        return (self.column_errors(x, out) * self._tensors(x)[1]).mean(-1)
-
-    def log_likelihood(self, x: torch.Tensor, out: torch.Tensor, log_scale: torch.Tensor) -> torch.Tensor:
-        """log p(x | decoder output) per row: Gaussian numeric slots, categorical and Bernoulli the others."""
-        errors = self.column_errors(x, out)
-        slots, _, numeric = self._tensors(x)
-        log_scale = torch.broadcast_to(log_scale, x.shape[-1:])[slots]
-        gaussian = -0.5 * (errors[..., numeric] * torch.exp(-2 * log_scale) + math.log(2 * math.pi)) - log_scale
-        return gaussian.sum(-1) - errors[..., ~numeric].sum(-1)
-
-    def means(self, out: torch.Tensor) -> torch.Tensor:
-        """Decoder output as values and probabilities: softmax per categorical column, sigmoid for booleans."""
-        parts = []
-        for kind, (start, stop) in zip(self.kinds, self.slots):
-            o = out[..., start:stop]
-            parts.append(o if kind == NUMERIC else torch.sigmoid(o) if kind == BOOLEAN else torch.softmax(o, -1))
-        return torch.cat(parts, dim=-1)
-
-
 class ColumnLayout:
     """How a mixed-type DataFrame becomes encoded slots, and back.
 
@@ -173,7 +83,7 @@ class ColumnLayout:
             slots.append((start, start + width))
             start += width
         self.width = start
-        self.groups = ColumnGroups(self.kinds, slots)
+        self.slots = slots
 
     @classmethod
     def from_frame(cls, X: pd.DataFrame) -> ColumnLayout:
@@ -205,7 +115,7 @@ class ColumnLayout:
     def passthrough(self) -> np.ndarray:
         """Encoded slots the scaler leaves alone (one-hot and 0/1 slots)."""
         mask = np.ones(self.width, dtype=bool)
-        for kind, (start, stop) in zip(self.kinds, self.groups.slots):
+        for kind, (start, stop) in zip(self.kinds, self.slots):
             if kind == NUMERIC:
                 mask[start:stop] = False
         return mask
@@ -231,7 +141,7 @@ class ColumnLayout:
         """The encoded float64 matrix of X (whose columns :meth:`check_columns` accepted)."""
         out = np.zeros((len(X), self.width))
         for j, (name, kind, cats, (start, _stop)) in enumerate(
-                zip(self.names, self.kinds, self.categories, self.groups.slots)):
+                zip(self.names, self.kinds, self.categories, self.slots)):
             column = X.iloc[:, j]
             _check_present(column)
             if kind == NUMERIC:
@@ -265,7 +175,7 @@ class ColumnLayout:
         """
         columns = {}
         for name, kind, cats, dtype, (start, stop) in zip(
-                self.names, self.kinds, self.categories, self.dtypes, self.groups.slots):
+                self.names, self.kinds, self.categories, self.dtypes, self.slots):
             v = values[:, start:stop]
             if kind == NUMERIC:
                 columns[name] = _numeric(v[:, 0], dtype)

@@ -9,7 +9,6 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAutoEncoder
 from ._docs import with_shared_parameters
@@ -17,8 +16,7 @@ from ._elbo import elbo_terms, iwae, kl_term, posterior_params, row_noise
 from ._objectives import VAEObjective
 from ._params import DEFAULTS as D
 from ._params import store_init_params
-from ._typing import ArrayLike, Condition, Output, RandomState
-from .sampling import CodeMixture, StandardNormal
+from ._typing import ArrayLike, Condition, RandomState
 
 __all__ = ["VAE", "BetaVAE"]
 
@@ -38,7 +36,7 @@ class VAE(BaseAutoEncoder):
 
     Attributes
     ----------
-    net_, history_, module_, n_features_in_, feature_names_in_,
+    model_, net_, history_, module_, n_features_in_, feature_names_in_,
     scaling_mean_, scaling_scale_, model_spec_, device_
         As in :class:`skae.AutoEncoder`.
     sigma0_ : float
@@ -115,30 +113,20 @@ class VAE(BaseAutoEncoder):
 
     # -- override points ----------------------------------------------------------
 
-    def _likelihood(self):
+    def _likelihood_name(self):
         return self.likelihood
 
-    def _make_objective(self, regularizers, corruption):
-        return VAEObjective(regularizers, corruption, likelihood=self.likelihood, beta=self.beta,
-                            n_mc_samples=self.n_mc_samples, latent_dim=int(self.latent_dim))
+    def _make_objective(self, likelihood, regularizers, corruption):
+        return VAEObjective(likelihood, regularizers, corruption, beta=self.beta, n_mc_samples=self.n_mc_samples,
+                            latent_dim=int(self.latent_dim))
 
-    def _module_options(self):
+    def _module_options(self, spec):
         if self.likelihood == "bernoulli":
             return {}
-        return {"log_sigma0": math.log(self.sigma0), "learn_sigma0": self.learn_sigma0,
-                "n_features": self.model_spec_.n_features}
+        return {"log_sigma0": math.log(self.sigma0), "learn_sigma0": self.learn_sigma0, "n_features": spec.n_features}
 
-    def _codes(self, module, x, c):
-        return self.net_.criterion_.transform_codes(posterior_params(module, x, c)[0], training=False)
-
-    # the mixture fitted to the posterior means gave samples closer to real data (Fréchet distance) than the
-    # prior did for every Gaussian model measured, and as close for Bernoulli ones (results_generative.md)
-    _default_sampler = "mixture"
-
-    def _latent_sampler(self, name):
-        if name == "mixture":
-            return CodeMixture(self.training_codes_, self._seed)
-        return StandardNormal(self.model_spec_.latent_dim)
+    def _sigma(self):
+        return self.sigma0_
 
     # -- public API -----------------------------------------------------------
 
@@ -147,10 +135,10 @@ class VAE(BaseAutoEncoder):
         """The decoder scale σ0 after training (learned or fixed), in scaled units; one per feature
         with ``learn_sigma0="per_feature"``, NaN for a Bernoulli likelihood.
         """
-        check_is_fitted(self, "net_")
-        if self.module_.log_sigma0 is None:
+        log_scale = self._fitted().module.log_scale()  # type: ignore[operator]
+        if log_scale is None:
             return float("nan")
-        sigma = torch.exp(self.module_.log_scale().detach()).cpu().numpy().astype(np.float64)  # type: ignore[operator]
+        sigma = torch.exp(log_scale.detach()).cpu().numpy().astype(np.float64)
         return float(sigma) if sigma.ndim == 0 else sigma
 
     def encode(self, X: ArrayLike, y: Condition = None, kind: str = "mean",
@@ -175,54 +163,13 @@ class VAE(BaseAutoEncoder):
             mean, log_var = posterior_params(module, x, c)
             return mean, torch.exp(0.5 * log_var)
 
-        mean, std = self._run(encode, self._scaled(rows), self._conditions(y, len(rows)))
+        mean, std = self.model_.run(encode, self._scaled(rows), self._conditions(y, len(rows)))
         if kind == "mean":
             return mean
         if kind == "mean_std":
             return mean, std
         eps = check_random_state(random_state).standard_normal(mean.shape).astype(mean.dtype)
         return mean + std * eps
-
-    def sample(self, n_samples: int = 1, random_state: RandomState = None, draw: bool = False,
-               y: Condition = None, *, sampler: str = "auto") -> Output:
-        """Ancestral sampling: z from the prior (or a fitted code density), then x from p(x|z).
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-        random_state : int, RandomState or None
-        draw : bool, default=False
-            Return decoder means (False) or draws from p(x|z): Gaussian noise
-            with scale σ0, or Bernoulli pixels.
-        y : condition or None
-            Conditional models: one condition for all samples, or one per sample.
-        sampler : {"auto", "prior", "mixture"}, default="auto"
-            "prior": z ~ p(z) (N(0, I), or the learned p(z|y)).  "mixture": z from a
-            Gaussian mixture fitted to the posterior means of training rows (per
-            condition for conditional models; Ghosh et al., ICLR 2020), which samples
-            where the encoder put the data.  "auto" is "mixture", which gave samples closer to
-            real data (benchmarks/results_generative.md).
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, n_features), float64
-            For a mixed-type table, a DataFrame of the training columns whose
-            categories are drawn from the decoder's softmax.
-        """
-        n_samples = self._check_n_samples(n_samples)
-        rng = check_random_state(random_state)
-        z = self._sampler(sampler).draw(n_samples, rng, self._conditions(y, n_samples))
-        means = self._decoded_rows(z, y)
-        if draw and self._unit_interval():
-            return rng.binomial(1, np.clip(means, 0, 1)).astype(np.float64)
-        if draw:
-            noise = rng.standard_normal(means.shape) * self.sigma0_ * self.scaler_.scale
-            if self._layout is not None:  # only numeric slots carry Gaussian noise; categories are drawn below
-                noise[:, self._layout.passthrough] = 0.0
-            means = means + noise
-        if self._layout is not None:
-            return self._as_output(means, rng)
-        return means
 
     def score_samples(self, X: ArrayLike, y: Condition = None, method: str = "elbo",
                       n_samples: int | None = None) -> np.ndarray:
@@ -250,19 +197,20 @@ class VAE(BaseAutoEncoder):
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
             raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
         rows = self._rows(X)
-        likelihood, seed, latent_dim = self.model_spec_.likelihood, self._seed, self.model_spec_.latent_dim
+        model = self.model_
+        likelihood, seed, latent_dim = model.likelihood, model.seed, model.spec.latent_dim
 
         def score(module, x, c):
             eps = row_noise(x, seed, k, latent_dim)
             if method == "iwae":
-                return iwae(module, x, c, eps, likelihood)
-            mean, log_var, _, log_px = elbo_terms(module, x, c, eps, likelihood)
+                return iwae(module, likelihood, x, c, eps)
+            mean, log_var, _, log_px = elbo_terms(module, likelihood, x, c, eps)
             return log_px.mean(0) - kl_term(module, mean, log_var, c)
 
-        scores = self._run(score, self._scaled(rows), self._conditions(y, len(rows)), chunk=max(1, 2**16 // k))
-        if likelihood == "gaussian":
+        scores = model.run(score, self._scaled(rows), self._conditions(y, len(rows)), chunk=max(1, 2**16 // k))
+        if not likelihood.unit_interval:
             # change of variables from the scaled data back to X's units
-            scores = scores - np.log(self.scaler_.scale).sum()
+            scores = scores - np.log(model.scaler.scale).sum()
         return scores
 
 

@@ -40,7 +40,7 @@ def test_decoder_uses_the_condition_and_gradients_flow(method, unit_digits):
     assert not np.allclose(cvae.inverse_transform(Z, y=0), cvae.inverse_transform(Z, y=1))
     module = cvae.module_
     x = torch.as_tensor(cvae.scaler_.transform(X[:8]), dtype=torch.float32)
-    c = torch.as_tensor(cvae._conditions(y[:8], 8), dtype=torch.float32)
+    c = torch.as_tensor(cvae.condition_encoder_.transform(y[:8], 8), dtype=torch.float32)
     loss = cvae.net_.criterion_(module, (x, c), training=True)
     loss.backward()
     missing = [n for n, p in module.named_parameters() if p.requires_grad and p.grad is None]
@@ -62,7 +62,7 @@ def test_conditional_prior_kl_matches_monte_carlo(unit_digits):
     cvae = ConditionalVAE(conditional_prior=True, **FAST).fit(X[:200], y[:200])
     module = cvae.module_
     x = torch.as_tensor(cvae.scaler_.transform(X[:6]), dtype=torch.float32)
-    c = torch.as_tensor(cvae._conditions(y[:6], 6), dtype=torch.float32)
+    c = torch.as_tensor(cvae.condition_encoder_.transform(y[:6], 6), dtype=torch.float32)
     with torch.no_grad():
         mean, log_var = posterior_params(module, x, c)
         pm, plv = prior_params(module, c, mean)

@@ -55,7 +55,7 @@ def test_sampler_option(two_noise_levels, tmp_path):
     assert prior.shape == mixture.shape == (2000, 8) and not np.allclose(prior, mixture)
     # mixture codes are spread like the training codes, whatever the prior says
     codes = vae.transform(X)
-    drawn = vae._sampler("mixture").draw(20000, np.random.RandomState(0))
+    drawn = vae.model_.sampler("mixture").draw(20000, np.random.RandomState(0))
     np.testing.assert_allclose(drawn.mean(0), codes.mean(0), atol=0.05 * codes.std(0).max())
     np.testing.assert_allclose(drawn.std(0), codes.std(0), rtol=0.15)
     np.testing.assert_array_equal(vae.sample(5, random_state=1, sampler="mixture"),
@@ -81,7 +81,7 @@ def test_conditional_mixture_samples_each_class_from_its_own_codes(unit_digits):
     cvae = ConditionalVAE(latent_dim=4, hidden_dims=(64,), max_epochs=20, random_state=0).fit(X, y)
     for k in (1, 7):
         codes = cvae.training_codes_[cvae.training_conditions_.argmax(1) == k]
-        z = cvae._sampler("mixture").draw(3000, np.random.RandomState(0), cvae._conditions(k, 3000))
+        z = cvae.model_.sampler("mixture").draw(3000, np.random.RandomState(0), cvae.condition_encoder_.transform(k, 3000))
         np.testing.assert_allclose(z.mean(0), codes.mean(0), atol=0.15)
     samples = cvae.sample(10, y=np.arange(10), sampler="mixture", random_state=0)
     assert samples.shape == (10, 64)

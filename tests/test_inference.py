@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from skae import VAE, AutoEncoder, ConditionalVAE
-from skae._inference import LANES, lane_layout
+from skae._inference import LANES, lane_plan
 
 rng = np.random.RandomState(0)
 
@@ -59,10 +59,10 @@ def test_conv_rows_are_batch_independent():
 
 def test_duplicates_are_computed_once_and_lanes_are_balanced():
     row = rng.normal(size=(1, 9)).astype(np.float32)
-    layout = lane_layout([np.repeat(row, 1000, axis=0)])
+    layout = lane_plan([np.repeat(row, 1000, axis=0)])
     assert layout.size == LANES + 32  # one computed row and the trailing padding, not 4,000 rows
     distinct = rng.normal(size=(4096, 9)).astype(np.float32)
-    assert lane_layout([distinct]).size < 1.1 * 4096
+    assert lane_plan([distinct]).size < 1.1 * 4096
     X = np.repeat(rng.normal(size=(3, 5)), 40, axis=0)
     ae = AutoEncoder(latent_dim=2, hidden_dims=(6,), max_epochs=2, random_state=0).fit(X)
     _assert_batch_independent(ae.transform, X)

@@ -39,21 +39,21 @@ def on_disk(tmp_path):
 
 
 def test_memmap_fit_streams_blocks_and_matches_in_memory_inference(on_disk, monkeypatch):
-    import skae._datasets
+    import skae._training_data
     import skae.data
 
     mm, X = on_disk
     monkeypatch.setattr(skae.data, "BLOCK_ROWS", 500)
-    monkeypatch.setattr(skae._datasets, "BLOCK_ROWS", 500)
+    monkeypatch.setattr(skae._training_data, "BLOCK_ROWS", 500)
     reads = []
-    original = skae._datasets.read_rows
+    original = skae._training_data.read_rows
 
     def spy(array, start, stop):
         reads.append(min(stop, len(array)) - start)
         return original(array, start, stop)
 
     monkeypatch.setattr(skae.data, "read_rows", spy)
-    monkeypatch.setattr(skae._datasets, "read_rows", spy)
+    monkeypatch.setattr(skae._training_data, "read_rows", spy)
     ae = AutoEncoder(latent_dim=2, max_epochs=4, corruption="salt_and_pepper", early_stopping=True, refit=False,
                      random_state=0).fit(mm)
     assert max(reads) <= 500  # never more than a block in memory

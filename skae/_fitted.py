@@ -1,0 +1,355 @@
+"""The fitted model as one value: what ``fit`` made, what inference reads, what a model file holds.
+
+An estimator keeps one fitted attribute, ``model_`` (a :class:`FittedModel`),
+beside scikit-learn's ``n_features_in_`` / ``feature_names_in_``.  Inference
+reads only this value, so ``set_params`` after ``fit`` cannot change what a
+fitted model does; :meth:`FittedModel.to_state` / :meth:`FittedModel.from_state`
+are the model-file protocol (:mod:`skae.persistence` writes and reads them).
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from skorch.history import History
+from torch import nn
+
+from . import sampling
+from ._conditions import ConditionEncoder
+from ._device import resolve_device, seeded
+from ._elbo import posterior_params
+from ._inference import INFERENCE_CHUNK, run_chunks
+from ._scaling import Scaler
+from .likelihoods import Likelihood
+from .spec import ModelSpec
+from .tabular import ColumnLayout
+
+__all__ = ["FittedAttributes", "FittedModel", "ModelBuilder", "TRAINING_CODES"]
+
+#: training rows whose codes are kept for the mixture samplers
+TRAINING_CODES = 5000
+
+
+class ModelBuilder(Protocol):
+    """What rebuilds a model from a file: the estimator whose parameters the model was fitted with."""
+
+    def _model_spec(self, n_features: int, image_shape: tuple[int, ...] | None, cond_features: int) -> ModelSpec: ...
+
+    def _likelihood(self, layout: ColumnLayout | None) -> Likelihood: ...
+
+    def _build_net(self, model: FittedModel, device: str, built_plugins=None) -> Any: ...
+
+
+@dataclass(eq=False)
+class FittedModel:
+    """Everything a fitted estimator knows.
+
+    Attributes
+    ----------
+    params : dict
+        The estimator's parameters when it was fitted (what a model file stores).
+    spec : ModelSpec
+        Feature and latent sizes, likelihood, image shape (what plugins were built for).
+    scaler : Scaler
+        The scaling done inside the model.
+    likelihood : Likelihood
+        The reconstruction term, chosen once at fit.
+    seed : int
+        Seeds training, refits and the samplers.
+    n_train : int
+        Training rows.
+    layout : ColumnLayout or None
+        A mixed-type table's column layout (None for numeric data).
+    image_shape : tuple (C, H, W) or None
+    conditions : ConditionEncoder or None
+        A conditional model's condition encoder.
+    net : TrainingNet or None
+        The skorch net: module, objective (``criterion_``), optimizer, history.
+    refit_epochs : int or None
+        After early stopping and a refit on every row: the epochs it trained.
+    selection_history : skorch.History or None
+        The history of the run early stopping ended.
+    training_codes, training_conditions : ndarray or None
+        Codes (and encoded conditions) of up to ``TRAINING_CODES`` training rows.
+    """
+
+    params: dict[str, Any]
+    spec: ModelSpec
+    scaler: Scaler
+    likelihood: Likelihood
+    seed: int
+    n_train: int
+    layout: ColumnLayout | None = None
+    image_shape: tuple[int, ...] | None = None
+    conditions: ConditionEncoder | None = None
+    net: Any = None
+    refit_epochs: int | None = None
+    selection_history: History | None = None
+    training_codes: np.ndarray | None = None
+    training_conditions: np.ndarray | None = None
+    samplers: dict[str, sampling.LatentSampler] = field(default_factory=dict, repr=False)
+
+    # -- the trained parts ------------------------------------------------------------
+
+    @property
+    def module(self) -> nn.Module:
+        """The trained torch module (unwrapped from ``torch.compile``)."""
+        module = self.net.module_
+        return getattr(module, "_orig_mod", module)
+
+    @property
+    def objective(self):
+        """The objective (skorch's ``criterion_``), unwrapped from ``torch.compile``."""
+        objective = self.net.criterion_
+        return getattr(objective, "_orig_mod", objective)
+
+    @property
+    def device(self) -> str:
+        """Where the weights are (an accelerator's device when one placed them)."""
+        if self.net.device is None:
+            return str(self.net.accelerator.device)
+        return str(self.net.device)
+
+    def trained(self) -> None:
+        """The weights changed: forget what was derived from the old ones (samplers)."""
+        self.samplers = {}
+
+    # -- forward computations ---------------------------------------------------------
+
+    def run(self, fn, *sources, dtype=None, chunk: int = INFERENCE_CHUNK):
+        """``fn(module, *tensor_chunks)`` over row chunks of ``sources``, as numpy arrays."""
+        return run_chunks(self.module, fn, *sources, device=self.device, dtype=dtype, chunk=chunk)
+
+    def codes(self, module, x, c):
+        """The codes ``transform`` returns: the encoder output (posterior mean for VAEs), after regularizers."""
+        codes = posterior_params(module, x, c)[0] if self.spec.variational else module.encode(x, c)
+        return self.objective.transform_codes(codes, training=False)
+
+    def decoded(self, module, z, c):
+        """Decoder output in scaled units (probabilities for Bernoulli models and non-numeric columns)."""
+        return self.likelihood.mean(module.decode(z, c))
+
+    def reconstructed(self, module, x, c):
+        """Encode and decode, in scaled units."""
+        return self.decoded(module, self.codes(module, x, c), c)
+
+    def decode(self, Z: np.ndarray, C: np.ndarray | None) -> np.ndarray:
+        """Decoded codes in X's units, as an array (encoded slots for a mixed-type table)."""
+        return self.scaler.inverse_transform(self.run(self.decoded, Z, C))
+
+    def encode_conditions(self, y, n_samples: int, owner: str) -> np.ndarray | None:
+        """The encoded conditions of ``n_samples`` rows; None for an unconditional model (``y`` is ignored)."""
+        if self.conditions is None:
+            return None
+        if y is None:
+            raise ValueError(
+                f"{owner} needs the condition y here too (e.g. transform(X, y), sample(n, y=label)); in a "
+                "Pipeline route it with set_transform_request(condition=True)."
+            )
+        return self.conditions.transform(y, n_samples)
+
+    def sampler(self, name: str) -> sampling.LatentSampler:
+        """The latent sampler ``name`` ("prior" or "mixture"), built once."""
+        if name not in self.samplers:
+            self.samplers[name] = sampling.latent_sampler(self, name)
+        return self.samplers[name]
+
+    def remember_training_codes(self, data) -> None:
+        """Keep the codes (and conditions) of up to ``TRAINING_CODES`` training rows: what mixture samplers fit."""
+        n = len(data)
+        idx = np.random.RandomState(self.seed).permutation(n)[: min(n, TRAINING_CODES)]
+        x, c = data.rows_at(idx)
+        self.training_codes = self.run(self.codes, x, c)
+        self.training_conditions = c
+        self.trained()
+
+    # -- model files --------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        """The model as plain values, numpy arrays and tensors (see :mod:`skae.persistence`)."""
+        objective = self.objective
+        corruption = objective.corruption
+        refit = {} if self.refit_epochs is None else {"early_stopping": False, "max_epochs": self.refit_epochs}
+        return {
+            "params": dict(self.params),
+            "image_shape": None if self.image_shape is None else list(self.image_shape),
+            "scaling_mean": self.scaler.mean,
+            "scaling_scale": self.scaler.scale,
+            "seed": int(self.seed),
+            "n_train": int(self.n_train),
+            "device": self.device,
+            "module": {k: v.detach().cpu() for k, v in self.module.state_dict().items()},
+            "objective": {k: v.detach().cpu() for k, v in objective.state_dict().items()},
+            "corruption": {} if corruption is None else {
+                k: v.detach().cpu() for k, v in vars(corruption).items() if k.endswith("_") and isinstance(v, torch.Tensor)
+            },
+            "history": self.net.history.to_list(),
+            "training_codes": self.training_codes,
+            "training_conditions": self.training_conditions,
+            "net_overrides": refit,
+            "missing": bool(objective.missing),
+            "column_layout": None if self.layout is None else self.layout.to_state(),
+            **({} if self.conditions is None else {"conditions": self.conditions.get_state()}),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], builder: ModelBuilder, params: dict[str, Any],
+                   device: str | None = None, *, conditional: bool = False) -> FittedModel:
+        """Rebuild a fitted model from :meth:`to_state`'s output.
+
+        ``builder`` is an estimator with the parameters ``params`` the model was
+        fitted with; it builds the spec, the likelihood and the net the way
+        ``fit`` does, and the file's tensors are then loaded into them.
+
+        Raises
+        ------
+        ValueError, TypeError, KeyError
+            The state does not describe a model of this kind.
+        """
+        layout_state = state.get("column_layout")  # absent from files of skae before mixed-type tables
+        layout = None if layout_state is None else ColumnLayout.from_state(layout_state)
+        shape = state["image_shape"]
+        image_shape = None if shape is None else tuple(_int(s, "image_shape") for s in shape)
+        mean, scale = (np.asarray(state[k], dtype=np.float64) for k in ("scaling_mean", "scaling_scale"))
+        if mean.ndim != 1 or mean.shape != scale.shape:
+            raise ValueError("the scaling arrays do not match.")
+        conditions = ConditionEncoder.from_state(state["conditions"]) if conditional else None
+        overrides = dict(state.get("net_overrides", {}))
+        if set(overrides) - {"early_stopping", "max_epochs"}:
+            raise ValueError(f"unexpected net settings {sorted(overrides)}.")
+        refit_epochs = None if not overrides else _int(overrides["max_epochs"], "max_epochs")
+        spec = builder._model_spec(len(mean), image_shape, 0 if conditions is None else conditions.n_features_out)
+        model = cls(
+            params=dict(params), spec=spec, scaler=Scaler(mean, scale), likelihood=builder._likelihood(layout),
+            seed=_int(state["seed"], "seed"), n_train=_int(state["n_train"], "n_train"), layout=layout,
+            image_shape=image_shape, conditions=conditions, refit_epochs=refit_epochs,
+        )
+        if layout is not None and layout.width != len(mean):
+            raise ValueError("the scaling arrays do not match the column layout.")
+        target = device or state["device"]
+        if device is None and str(target).startswith("cuda") and not torch.cuda.is_available():
+            warnings.warn(f"The model was trained on {target!r}, which is not available; loading it on the CPU.",
+                          stacklevel=5)
+            target = "cpu"
+        target = resolve_device(str(target))
+        with seeded(model.seed, target):  # weights are initialised, then overwritten: leave the user's RNG alone
+            model.net = builder._build_net(model, target)
+        model.objective.missing = bool(state.get("missing", False))
+        model.module.load_state_dict(state["module"])
+        model.objective.load_state_dict(state["objective"])
+        model.module.to(target)
+        model.objective.to(target)
+        corruption = model.objective.corruption
+        for key, value in state["corruption"].items():
+            if corruption is None or not key.endswith("_") or not isinstance(value, torch.Tensor):
+                raise ValueError(f"unexpected corruption state {key!r}.")
+            setattr(corruption, key, value.to(target))
+        model.net.history = History(state["history"])
+        codes = np.asarray(state["training_codes"])
+        if codes.ndim != 2 or codes.shape[1] != spec.latent_dim or codes.dtype.kind != "f":
+            raise ValueError("training_codes do not match the latent size.")
+        training_conditions = state["training_conditions"]
+        if training_conditions is not None:
+            training_conditions = np.asarray(training_conditions)
+            if training_conditions.shape != (len(codes), spec.cond_features):
+                raise ValueError("training_conditions do not match the training codes.")
+        model.training_codes, model.training_conditions = codes, training_conditions
+        return model
+
+
+def _int(value, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{what} must be a non-negative int; got {value!r}.")
+    return int(value)
+
+
+class FittedAttributes:
+    """The fitted attributes an estimator documents, as views of its one fitted value ``model_``."""
+
+    model_: FittedModel
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return "model_" in vars(self)
+
+    def _fitted(self) -> FittedModel:
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self)
+        return self.model_
+
+    @property
+    def net_(self):
+        """The training net (skorch ``NeuralNet``: module, objective, optimizer, history)."""
+        return self._fitted().net
+
+    @property
+    def module_(self) -> nn.Module:
+        """The trained torch module (unwrapped from ``torch.compile``)."""
+        return self._fitted().module
+
+    @property
+    def history_(self) -> History:
+        """skorch's training history (one row per epoch)."""
+        return self._fitted().net.history
+
+    @property
+    def device_(self) -> str:
+        """The device the model lives on (the ``device`` parameter, resolved at fit or load)."""
+        return self._fitted().device
+
+    @property
+    def model_spec_(self) -> ModelSpec:
+        """What the fitted model is: feature and latent sizes, likelihood, image shape."""
+        return self._fitted().spec
+
+    @property
+    def scaler_(self) -> Scaler:
+        """The scaling done inside the model."""
+        return self._fitted().scaler
+
+    @property
+    def scaling_mean_(self) -> np.ndarray:
+        """Per-feature offset subtracted inside the model."""
+        return self._fitted().scaler.mean
+
+    @property
+    def scaling_scale_(self) -> np.ndarray:
+        """Per-feature divisor applied inside the model."""
+        return self._fitted().scaler.scale
+
+    @property
+    def image_shape_(self) -> tuple[int, ...] | None:
+        """(C, H, W) of one image, or None for 2-D data."""
+        return self._fitted().image_shape
+
+    @property
+    def column_layout_(self) -> ColumnLayout:
+        """A mixed-type table's column layout; absent (AttributeError) for numeric data."""
+        layout = self._fitted().layout
+        if layout is None:
+            raise AttributeError("column_layout_ is defined for models fitted on a table with categorical or "
+                                 "boolean columns")
+        return layout
+
+    @property
+    def selection_history_(self) -> History:
+        """With ``refit``: the history of the run early stopping ended; absent when no such run happened."""
+        history = self._fitted().selection_history
+        if history is None:
+            raise AttributeError("selection_history_ is defined when early stopping picked the epochs of a refit")
+        return history
+
+    @property
+    def training_codes_(self) -> np.ndarray | None:
+        """Codes of up to 5,000 training rows (what :meth:`sample`'s mixture is fitted to)."""
+        return self._fitted().training_codes
+
+    @property
+    def training_conditions_(self) -> np.ndarray | None:
+        """The encoded conditions of those rows (conditional models), else None."""
+        return self._fitted().training_conditions

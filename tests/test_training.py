@@ -1,0 +1,74 @@
+"""The training net and its policies: skorch's private methods it overrides, refit and rollback callbacks."""
+
+import inspect
+import re
+from importlib.metadata import requires, version
+
+import numpy as np
+import pytest
+from packaging.specifiers import SpecifierSet
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+from skorch.hf import AccelerateMixin
+
+from skae import AutoEncoder
+
+# what skae's TrainingNet / AcceleratedTrainingNet override, as the tested skorch releases define it
+PRIVATE_OVERRIDES = {
+    (NeuralNet, "_set_training"): "(self, training=True)",
+    (NeuralNet, "run_single_epoch"): "(self, iterator, training, prefix, step_fn, **fit_params)",
+    (NeuralNet, "fit_loop"): "(self, X, y=None, epochs=None, *, _routing_method='fit', **fit_params)",
+    (AccelerateMixin, "_initialize_accelerator"): "(self)",
+    (AccelerateMixin, "_unwrap_accelerator"): "(self)",
+}
+
+
+def test_installed_skorch_is_a_release_skae_was_tested_with():
+    pin = next(r for r in requires("skae") if re.match(r"skorch\b", r))
+    specifier = SpecifierSet(pin.split(";")[0][len("skorch"):].strip())
+    assert version("skorch") in specifier, (
+        f"skorch {version('skorch')} is outside skae's pin {specifier}: skae overrides private skorch methods; "
+        "check them (this file) before widening the pin in pyproject.toml"
+    )
+
+
+@pytest.mark.parametrize("owner, name", list(PRIVATE_OVERRIDES), ids=[n for _, n in PRIVATE_OVERRIDES])
+def test_overridden_skorch_methods_keep_their_signatures(owner, name):
+    method = getattr(owner, name, None)
+    assert method is not None, f"skorch no longer has {owner.__name__}.{name}, which skae overrides"
+    assert str(inspect.signature(method)) == PRIVATE_OVERRIDES[owner, name]
+
+
+def test_per_batch_history_rows_hold_the_batch_size():
+    X = np.random.RandomState(0).normal(size=(100, 4))
+    ae = AutoEncoder(latent_dim=2, hidden_dims=(8,), max_epochs=2, batch_size=32, random_state=0).fit(X)
+    assert [b["train_batch_size"] for b in ae.history_[-1, "batches"]] == [32, 32, 32, 4]
+
+
+class _Recorder(Callback):
+    def __init__(self):
+        self.ends = []
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        self.ends.append(len(net.history))
+
+
+def test_refit_trains_on_every_row_for_the_epochs_early_stopping_picked():
+    X = np.random.RandomState(0).normal(size=(300, 6))
+    recorder = _Recorder()
+    ae = AutoEncoder(latent_dim=2, hidden_dims=(16,), max_epochs=60, patience=4, random_state=0,
+                     callbacks=[("recorder", recorder)]).fit(X)
+    picked = int(np.argmin(ae.selection_history_[:, "valid_loss"])) + 1
+    assert len(ae.history_) == picked and "valid_loss" not in ae.history_[-1]
+    assert recorder.ends == [len(ae.selection_history_), picked]  # callbacks saw both runs end
+    # same start, same shuffles: the refit replays the selection run's first epochs on more rows
+    twin = AutoEncoder(latent_dim=2, hidden_dims=(16,), max_epochs=60, patience=4, random_state=0).fit(X)
+    np.testing.assert_array_equal(twin.transform(X[:5]), ae.transform(X[:5]))
+
+
+def test_without_refit_the_early_stopped_model_is_kept():
+    X = np.random.RandomState(0).normal(size=(300, 6))
+    ae = AutoEncoder(latent_dim=2, hidden_dims=(16,), max_epochs=60, patience=4, refit=False, random_state=0).fit(X)
+    assert "valid_loss" in ae.history_[-1]
+    with pytest.raises(AttributeError, match="selection_history_"):
+        ae.selection_history_
