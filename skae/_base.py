@@ -61,8 +61,6 @@ class BaseAutoEncoder(RoutedParamsMixin, GenerativeMixin, TransformerMixin, Base
 
     #: encoder outputs per latent unit (2 for mean and log-variance)
     _encoder_outputs_per_latent = 1
-    #: conditional models fit a condition encoder and read a state entry for it
-    _conditional = False
 
     # -- variant override points ----------------------------------------------
 
@@ -167,29 +165,19 @@ class BaseAutoEncoder(RoutedParamsMixin, GenerativeMixin, TransformerMixin, Base
         return self
 
     def _train(self, model: FittedModel, data, fresh: bool) -> None:
-        """Train ``model.net`` on ``data``; keep the codes the samplers need.
-
-        A divergence keeps the last finished epoch (the net's rollback callback
-        restored it): the model stays fitted, unless a fresh fit finished none.
-        """
-        net = model.net
+        """Train ``model`` on ``data``; a divergence keeps the last finished epoch (or unfits a fresh fit)."""
         try:
-            net.partial_fit(data)
-            refit = dict(net.callbacks_).get("refit")
-            if refit is not None and refit.pending_:
-                refit.refit(net, data)
-                model.refit_epochs, model.selection_history = refit.epochs_, refit.selection_history_
+            model.train(data)
         except TrainingDivergedError as exc:
-            if fresh and not len(net.history):
+            if fresh and not len(model.net.history):
                 del self.model_
                 raise TrainingDivergedError(f"{exc} No epoch finished: the estimator is not fitted.") from exc
             model.remember_training_codes(data)
-            raise TrainingDivergedError(f"{exc} {kept_after_divergence(len(net.history))}") from exc
+            raise TrainingDivergedError(f"{exc} {kept_after_divergence(len(model.net.history))}") from exc
         except BaseException:
             if fresh:
                 del self.model_
             raise
-        model.remember_training_codes(data)
 
     # -- building (fit and model files share it) ------------------------------------------
 
@@ -348,52 +336,3 @@ class BaseAutoEncoder(RoutedParamsMixin, GenerativeMixin, TransformerMixin, Base
     def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
         """Names of the latent features: ``latent0``, ``latent1``, ..."""
         return np.asarray([f"latent{i}" for i in range(self._fitted().spec.latent_dim)], dtype=object)
-
-    # -- model files ----------------------------------------------------------------
-
-    def get_fitted_state(self) -> dict[str, Any]:
-        """The fitted model as plain values, numpy arrays and tensors.
-
-        This is the protocol :mod:`skae.persistence` writes to a model file and
-        :meth:`from_fitted_state` reads back: ``params`` (the parameters the
-        model was fitted with), the fitted attributes, the module's and the
-        objective's tensors, the corruption's prepared tensors, the history.
-        """
-        names = getattr(self, "feature_names_in_", None)
-        return {**self._fitted().to_state(), "n_features_in": int(self.n_features_in_),
-                "feature_names_in": None if names is None else [str(n) for n in names]}
-
-    @classmethod
-    def from_fitted_state(cls, state: dict[str, Any], device: str | None = None):
-        """Rebuild a fitted estimator from :meth:`get_fitted_state`'s output.
-
-        Parameters
-        ----------
-        state : dict
-        device : str or None
-            Where to put the weights; ``None`` means where they were trained,
-            or the CPU (with a warning) when that device is not available.
-
-        Raises
-        ------
-        ValueError, TypeError, KeyError
-            The state does not describe a model of this class.
-        """
-        estimator = cls(**state["params"])
-        estimator._validate_params()
-        model = FittedModel.from_state(state, estimator, estimator.get_params(deep=False), device,
-                                       conditional=cls._conditional)
-        n_features = state["n_features_in"]
-        if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
-            raise ValueError(f"n_features_in must be a positive int; got {n_features!r}.")
-        width = model.layout.width if model.layout is not None else n_features
-        if model.spec.n_features != width or (model.layout is not None and len(model.layout.names) != n_features):
-            raise ValueError("the scaling arrays do not match n_features_in.")
-        estimator.n_features_in_ = n_features
-        if state["feature_names_in"] is not None:
-            names = [str(n) for n in state["feature_names_in"]]
-            if len(names) != n_features or (model.layout is not None and model.layout.names != names):
-                raise ValueError("feature_names_in does not match n_features_in and the column layout.")
-            estimator.feature_names_in_ = np.asarray(names, dtype=object)
-        estimator.model_ = model
-        return estimator

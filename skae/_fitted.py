@@ -159,6 +159,30 @@ class FittedModel:
             self.samplers[name] = sampling.latent_sampler(self, name)
         return self.samplers[name]
 
+    def train(self, data) -> None:
+        """Train the net on ``data`` (a refit on every row follows when early stopping asked for one)."""
+        net = self.net
+        net.partial_fit(data)
+        refit = dict(net.callbacks_).get("refit")
+        if refit is not None and refit.pending_:
+            refit.refit(net, data)
+            self.refit_epochs, self.selection_history = refit.epochs_, refit.selection_history_
+        self.remember_training_codes(data)
+
+    def check_input(self, n_features, names) -> tuple[int, np.ndarray | None]:
+        """``(n_features_in_, feature_names_in_)`` a model file declares, checked against this model."""
+        if isinstance(n_features, bool) or not isinstance(n_features, int) or n_features < 1:
+            raise ValueError(f"n_features_in must be a positive int; got {n_features!r}.")
+        width = self.layout.width if self.layout is not None else n_features
+        if self.spec.n_features != width or (self.layout is not None and len(self.layout.names) != n_features):
+            raise ValueError("the scaling arrays do not match n_features_in.")
+        if names is None:
+            return n_features, None
+        names = [str(n) for n in names]
+        if len(names) != n_features or (self.layout is not None and self.layout.names != names):
+            raise ValueError("feature_names_in does not match n_features_in and the column layout.")
+        return n_features, np.asarray(names, dtype=object)
+
     def remember_training_codes(self, data) -> None:
         """Keep the codes (and conditions) of up to ``TRAINING_CODES`` training rows: what mixture samplers fit."""
         n = len(data)
@@ -269,9 +293,11 @@ def _int(value, what: str) -> int:
 
 
 class FittedAttributes:
-    """The fitted attributes an estimator documents, as views of its one fitted value ``model_``."""
+    """The fitted attributes an estimator documents, as views of its one fitted value ``model_``, and model files."""
 
     model_: FittedModel
+    #: conditional models fit a condition encoder and read a model-file entry for it
+    _conditional = False
 
     def __sklearn_is_fitted__(self) -> bool:
         return "model_" in vars(self)
@@ -353,3 +379,43 @@ class FittedAttributes:
     def training_conditions_(self) -> np.ndarray | None:
         """The encoded conditions of those rows (conditional models), else None."""
         return self._fitted().training_conditions
+
+    # -- model files ----------------------------------------------------------------
+
+    def get_fitted_state(self) -> dict[str, Any]:
+        """The fitted model as plain values, numpy arrays and tensors.
+
+        This is the protocol :mod:`skae.persistence` writes to a model file and
+        :meth:`from_fitted_state` reads back: ``params`` (the parameters the
+        model was fitted with), the fitted attributes, the module's and the
+        objective's tensors, the corruption's prepared tensors, the history.
+        """
+        names = getattr(self, "feature_names_in_", None)
+        return {**self._fitted().to_state(), "n_features_in": int(self.n_features_in_),  # type: ignore[attr-defined]
+                "feature_names_in": None if names is None else [str(n) for n in names]}
+
+    @classmethod
+    def from_fitted_state(cls, state: dict[str, Any], device: str | None = None):
+        """Rebuild a fitted estimator from :meth:`get_fitted_state`'s output.
+
+        Parameters
+        ----------
+        state : dict
+        device : str or None
+            Where to put the weights; ``None`` means where they were trained,
+            or the CPU (with a warning) when that device is not available.
+
+        Raises
+        ------
+        ValueError, TypeError, KeyError
+            The state does not describe a model of this class.
+        """
+        estimator: Any = cls(**state["params"])
+        estimator._validate_params()
+        model = FittedModel.from_state(state, estimator, estimator.get_params(deep=False), device,
+                                       conditional=cls._conditional)
+        estimator.n_features_in_, names = model.check_input(state["n_features_in"], state["feature_names_in"])
+        if names is not None:
+            estimator.feature_names_in_ = names
+        estimator.model_ = model
+        return estimator

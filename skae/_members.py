@@ -1,96 +1,22 @@
-"""The members of :class:`skae.AutoEncoderOutlierDetector`'s ensemble: how each is built, fed and scored.
+"""Members of :class:`skae.AutoEncoderOutlierDetector` around a user's estimator: clones trained one by one.
 
-See :mod:`skae.outlier` for why the default member looks the way it does.
+The detector validates X once and hands each member its columns of the
+validated data (an array slice, or a DataFrame's columns for a table with
+categorical columns, which the member encodes itself).  A member owns its
+estimator, its columns and what turns the estimator's output into a
+standardised anomaly score, and writes and reads its own model-file state.
 """
 
 from __future__ import annotations
 
-import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .autoencoder import AutoEncoder
+from ._ensemble import robust_location_scale
 
-__all__ = ["Member", "balanced_subsets", "columns_of", "default_member"]
-
-_STEPS = 1500  # training steps of a default member: enough to learn the bulk, too few to memorise outliers
-_BATCH = 64
-
-
-def default_member(n_rows: int, n_features: int, seed: int) -> AutoEncoder:
-    epochs = max(1, math.ceil(_STEPS * _BATCH / max(n_rows, 1)))
-    return AutoEncoder(
-        latent_dim=max(1, round(0.25 * n_features)), hidden_dims=(max(8, 2 * n_features),), activation="relu",
-        scaling="standard", max_epochs=epochs, batch_size=_BATCH, early_stopping=False, validation_fraction=0.0,
-        random_state=seed,
-    )
-
-
-def _robust_location_scale(scores: np.ndarray) -> tuple[float, float]:
-    q25, q50, q75 = np.percentile(scores, [25, 50, 75])
-    return float(q50), float(max(q75 - q25, 1e-12 * max(abs(q50), 1.0), 1e-300))
-
-
-class Member:
-    """One fitted estimator on some columns, and what turns its output into a standardised anomaly score."""
-
-    def __init__(self, estimator, columns: np.ndarray, score_type: str):
-        self.estimator, self.columns, self.score_type = estimator, columns, score_type
-
-    def calibrate(self, X: np.ndarray) -> np.ndarray:
-        """Fit the score's statistics on the training rows; returns their raw anomaly scores."""
-        if self.score_type == "likelihood":
-            self.residual_scale = self.estimator.feature_errors(X).mean(0) + 1e-12
-            codes = np.asarray(self.estimator.transform(X), dtype=np.float64)
-            self.code_mean = codes.mean(0)
-            cov = np.atleast_2d(np.cov(codes, rowvar=False)) if len(codes) > 1 else np.eye(codes.shape[1])
-            ridge = 0.1 * np.trace(cov) / len(cov) + 1e-6
-            self.code_precision = np.linalg.inv(0.9 * cov + ridge * np.eye(len(cov)))
-        raw = self.raw_scores(X)
-        self.location, self.scale = _robust_location_scale(raw)
-        return raw
-
-    def feature_scores(self, X: np.ndarray) -> np.ndarray:
-        errors = self.estimator.feature_errors(X)
-        return errors / self.residual_scale if self.score_type == "likelihood" else errors
-
-    def raw_scores(self, X: np.ndarray) -> np.ndarray:
-        """Higher = more anomalous, in this member's own units."""
-        if self.score_type == "likelihood":
-            codes = np.asarray(self.estimator.transform(X), dtype=np.float64) - self.code_mean
-            mahalanobis = np.einsum("ij,jk,ik->i", codes, self.code_precision, codes)
-            return self.feature_scores(X).sum(1) + mahalanobis
-        if self.score_type == "reconstruction":
-            return self.estimator.feature_errors(X).mean(1)
-        if self.score_type in ("elbo", "iwae"):
-            return -self.estimator.score_samples(X, method=self.score_type)
-        return -self.estimator.score_samples(X)
-
-    def scores(self, X: np.ndarray) -> np.ndarray:
-        return (self.raw_scores(X) - self.location) / self.scale
-
-
-def balanced_subsets(d: int, n_members: int, share: float, rng) -> list[np.ndarray]:
-    """Column subsets of about ``share · d`` columns that cover every column about equally often.
-
-    Subsets are cut from successive random permutations of the columns, so with
-    ``share=0.5`` every pair of members sees each column exactly once: how often
-    an anomaly's telltale column is seen does not depend on the draw.
-    """
-    if share >= 1:
-        return [np.arange(d) for _ in range(n_members)]
-    size = max(1, round(share * d))
-    subsets: list[np.ndarray] = []
-    order = np.array([], dtype=np.intp)
-    while len(subsets) < n_members:
-        if len(order) < size:
-            order = np.r_[order, rng.permutation(d)]
-        subset, order = order[:size], order[size:]
-        if len(np.unique(subset)) < size:  # a permutation's tail joined the next one's head: redraw this one
-            subset = rng.choice(d, size, replace=False)
-        subsets.append(np.sort(subset))
-    return subsets
+__all__ = ["Member", "WrappedMembers", "columns_of"]
 
 
 def columns_of(X, columns: np.ndarray):
@@ -98,3 +24,162 @@ def columns_of(X, columns: np.ndarray):
     if isinstance(X, pd.DataFrame):
         return X.iloc[:, columns]
     return np.ascontiguousarray(np.asarray(X)[:, columns])
+
+
+class Member:
+    """One fitted estimator on some columns, and how its output becomes a standardised anomaly score.
+
+    Parameters
+    ----------
+    estimator : fitted skae estimator
+    columns : ndarray of int
+        The detector's columns this member sees.
+    score_type : {"likelihood", "reconstruction", "elbo", "iwae"}
+    residual_scale, code_mean, code_precision : ndarray or None
+        The "likelihood" score's statistics: each column's mean training error,
+        and a Gaussian of the training codes.
+    location, scale : float
+        The training scores' median and interquartile range.
+    """
+
+    def __init__(self, estimator, columns: np.ndarray, score_type: str, *, residual_scale=None, code_mean=None,
+                 code_precision=None, location: float = 0.0, scale: float = 1.0):
+        self.estimator, self.columns, self.score_type = estimator, np.asarray(columns, dtype=np.intp), score_type
+        self.residual_scale, self.code_mean, self.code_precision = residual_scale, code_mean, code_precision
+        self.location, self.scale = float(location), float(scale)
+
+    @classmethod
+    def fitted(cls, estimator, columns: np.ndarray, score_type: str, X) -> Member:
+        """Fit ``estimator`` on ``X`` (this member's columns) and calibrate its score on the same rows."""
+        estimator.fit(X)
+        member = cls(estimator, columns, score_type)
+        if score_type == "likelihood":
+            member.residual_scale = estimator.feature_errors(X).mean(0) + 1e-12
+            codes = np.asarray(estimator.transform(X), dtype=np.float64)
+            member.code_mean = codes.mean(0)
+            cov = np.atleast_2d(np.cov(codes, rowvar=False)) if len(codes) > 1 else np.eye(codes.shape[1])
+            ridge = 0.1 * np.trace(cov) / len(cov) + 1e-6
+            member.code_precision = np.linalg.inv(0.9 * cov + ridge * np.eye(len(cov)))
+        location, scale = robust_location_scale(member.raw_scores(X))
+        member.location, member.scale = float(location), float(scale)
+        return member
+
+    def feature_scores(self, X) -> np.ndarray:
+        """Per-column errors; over each column's typical training error for the "likelihood" score."""
+        errors = self.estimator.feature_errors(X)
+        return errors / self.residual_scale if self.score_type == "likelihood" else errors
+
+    def raw_scores(self, X) -> np.ndarray:
+        """Higher = more anomalous, in this member's own units."""
+        if self.score_type == "likelihood":
+            codes = np.asarray(self.estimator.transform(X), dtype=np.float64) - self.code_mean
+            mahalanobis = np.einsum("ij,jk,ik->i", codes, self.code_precision, codes)
+            return self.feature_scores(X).sum(1) + mahalanobis
+        if self.score_type == "reconstruction":
+            return self.estimator.feature_errors(X).mean(1)
+        return -self.estimator.score_samples(X, method=self.score_type)
+
+    def scores(self, X) -> np.ndarray:
+        """Standardised anomaly scores (higher = more anomalous)."""
+        return (self.raw_scores(X) - self.location) / self.scale
+
+    def to_state(self) -> dict[str, Any]:
+        """The member as plain values, for model files."""
+        state = {"columns": self.columns, "score_type": self.score_type, "location": self.location,
+                 "scale": self.scale, "class": type(self.estimator).__name__,
+                 "state": self.estimator.get_fitted_state()}
+        if self.score_type == "likelihood":
+            state.update(residual_scale=self.residual_scale, code_mean=self.code_mean,
+                         code_precision=self.code_precision)
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], n_columns: int, device: str | None) -> Member:
+        """The member :meth:`to_state` wrote; raises ValueError when the state does not describe one."""
+        from ._registry import FILE_CLASSES, estimator_factory
+
+        if state["class"] not in FILE_CLASSES or state["class"] == "AutoEncoderOutlierDetector":
+            raise ValueError(f"unknown member class {state['class']!r}.")
+        factory: Any = estimator_factory(state["class"])
+        estimator = factory.from_fitted_state(state["state"], device)
+        columns = np.asarray(state["columns"], dtype=np.intp)
+        if columns.ndim != 1 or len(columns) != estimator.n_features_in_ or columns.min() < 0 \
+                or columns.max() >= n_columns:
+            raise ValueError("a member's columns do not match its estimator.")
+        score_type = str(state["score_type"])
+        if score_type not in ("likelihood", "reconstruction", "elbo", "iwae"):
+            raise ValueError(f"unknown score type {score_type!r}.")
+        extra = {}
+        if score_type == "likelihood":
+            latent = estimator.model_spec_.latent_dim
+            extra = dict(
+                residual_scale=np.asarray(state["residual_scale"], dtype=np.float64).reshape(len(columns)),
+                code_mean=np.asarray(state["code_mean"], dtype=np.float64).reshape(latent),
+                code_precision=np.asarray(state["code_precision"], dtype=np.float64).reshape(latent, latent),
+            )
+        return cls(estimator, columns, score_type, location=float(state["location"]), scale=float(state["scale"]),
+                   **extra)
+
+
+class WrappedMembers:
+    """The members around a user's estimator, with the interface of :class:`skae._ensemble.FittedEnsemble`."""
+
+    def __init__(self, members: list[Member], n_columns: int):
+        self.members, self.n_columns = members, n_columns
+
+    @property
+    def columns(self) -> list[np.ndarray]:
+        return [m.columns for m in self.members]
+
+    @property
+    def n_members(self) -> int:
+        return len(self.members)
+
+    @classmethod
+    def fit(cls, estimator, data, columns: list[np.ndarray], seeds: list[int], score_type: str,
+            n_columns: int) -> WrappedMembers:
+        """Clones of ``estimator``, each fitted on its columns of ``data`` with its own seed."""
+        from sklearn.base import clone
+
+        members = []
+        for cols, seed in zip(columns, seeds):
+            member = clone(estimator)
+            params = member.get_params()
+            if "random_state" in params and (params["random_state"] is None or len(columns) > 1):
+                member.set_params(random_state=seed)  # members of an ensemble must differ
+            if "latent_dim" in params and params["latent_dim"] > len(cols):
+                member.set_params(latent_dim=len(cols))
+            if "handle_unknown" in params:
+                # the detector checks categories against all training rows; a category only held-out or
+                # trimmed rows had is unknown to a member and scores as unusual there
+                member.set_params(handle_unknown="ignore")
+            members.append(Member.fitted(member, cols, score_type, columns_of(data, cols)))
+        return cls(members, n_columns)
+
+    @staticmethod
+    def data(X, rows):
+        """What members read: a table's DataFrame (they encode it), else the validated array."""
+        return X if rows.layout is not None else rows.values
+
+    def scores(self, X, rows) -> np.ndarray:
+        data = self.data(X, rows)
+        return np.column_stack([m.scores(columns_of(data, m.columns)) for m in self.members])
+
+    def feature_scores(self, X, rows) -> np.ndarray:
+        data = self.data(X, rows)
+        total = np.zeros((len(rows), self.n_columns))
+        count = np.zeros(self.n_columns)
+        for member in self.members:
+            total[:, member.columns] += member.feature_scores(columns_of(data, member.columns))
+            count[member.columns] += 1
+        return total / np.maximum(count, 1)
+
+    def to_state(self) -> dict[str, Any]:
+        return {"members": [m.to_state() for m in self.members]}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], n_columns: int, device: str | None) -> WrappedMembers:
+        members = [Member.from_state(entry, n_columns, device) for entry in state["members"]]
+        if not members:
+            raise ValueError("a detector needs at least one member.")
+        return cls(members, n_columns)

@@ -1,21 +1,9 @@
 """Anomaly detection with an ensemble of small autoencoders, scikit-learn style with PyOD's outputs.
 
-Why the default looks the way it does (benchmarks/results_anomaly.md, 16 real sets):
-
-* A wide autoencoder trained for long learns to reconstruct the anomalies that
-  sit in its own training data.  Members are small (a code of a quarter of their
-  columns, one hidden layer) and train for a fixed budget of steps.
-* Reconstruction error sees points *off* the data's manifold, not rare points
-  *on* it (extreme but well reconstructed).  Each member therefore scores a row
-  like a likelihood: its squared residual per feature, divided by that
-  feature's typical training residual, plus the Mahalanobis distance of its
-  code under a Gaussian fitted to the training codes.  For a linear member this
-  is the weighted PCA score (a Mahalanobis distance over all components).
-* Members see random halves of the columns (feature bagging, Lazarevic &
-  Kumar, KDD 2005), so an anomaly that one feature gives away is not averaged
-  out, and their scores, standardised robustly on the training rows, are
-  averaged as in autoencoder ensembles for outliers (RandNet: Chen et al., SDM
-  2017; ROBOD: Ding et al., 2022).
+The default members are trained together as one batched network
+(:mod:`skae._ensemble`, which says why they look the way they do); around a
+user's estimator, members are clones trained one by one (:mod:`skae._members`).
+Thresholds and the fitted value live in :mod:`skae._detection`.
 """
 
 from __future__ import annotations
@@ -25,31 +13,43 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, OutlierMixin, clone
+from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
-from ._members import Member, balanced_subsets, columns_of, default_member
+from ._detection import (
+    FittedDetector,
+    available_device,
+    calibration_split,
+    fit_default_ensemble,
+    outlier_probability,
+    p_values,
+    subset,
+)
+from ._device import resolve_device
+from ._ensemble import balanced_subsets
+from ._members import WrappedMembers
 from ._typing import ArrayLike
-from .data import take_rows, validate_rows
-from .tabular import ColumnLayout
+from .data import Rows, validate_rows
 
 __all__ = ["AutoEncoderOutlierDetector"]
 
+
 class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
-    """Flag rows an ensemble of small autoencoders finds unlikely.
+    """Flag rows an ensemble of small autoencoders finds unlikely; ``score_samples`` is higher for normal rows.
 
     Follows scikit-learn's outlier detectors (``IsolationForest``):
-    ``score_samples`` is higher for normal rows, ``decision_function`` is
-    negative for outliers, ``predict`` returns +1 (inlier) / -1 (outlier).  It
-    also has the outputs PyOD users expect; PyOD's convention is the reverse
-    (higher = more anomalous):
+    ``score_samples`` and ``decision_function`` are *higher for normal rows*,
+    ``decision_function`` is negative for outliers, ``predict`` returns +1
+    (inlier) / -1 (outlier).  PyOD's convention is the reverse (higher = more
+    anomalous): ``roc_auc_score(y_outlier, -det.score_samples(X))``, or
+    ``det.anomaly_score(X)``, gives PyOD's direction.
 
     ============================  =========================================
     PyOD                          skae
     ============================  =========================================
-    ``decision_function(X)``      ``-score_samples(X)``
+    ``decision_function(X)``      ``anomaly_score(X)`` = ``-score_samples(X)``
     ``decision_scores_``          ``decision_scores_`` (the training rows)
     ``threshold_``                ``threshold_`` (on the same scale)
     ``labels_`` (1 = outlier)     ``labels_``; ``predict`` gives -1 / +1
@@ -59,17 +59,15 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
     Parameters
     ----------
     estimator : skae estimator or None, default=None
-        The model each member clones.  ``None`` builds small autoencoders sized
-        from the data: a code of a quarter of the member's columns, one hidden
-        layer twice as wide, ReLU, per-feature standardisation, about 1,500
-        training steps.
+        The model each member clones.  ``None``: small autoencoders sized from
+        the data (a code of a quarter of the member's inputs, one hidden layer
+        twice as wide), trained together as one batched network for 1,500 steps
+        with a trimmed loss (:mod:`skae._ensemble`; benchmarks/results_anomaly.md).
     n_estimators : int or "auto", default="auto"
         Members.  "auto": 10 without an ``estimator``, 1 with one.
     max_features : float in (0, 1] or "auto", default="auto"
         Share of the columns each member sees, drawn at random.  "auto": 0.5
-        without an ``estimator``, 1.0 with one.  A ``numpy.memmap`` is streamed
-        from disk when members see every column; otherwise each member's columns
-        are read into memory.
+        without an ``estimator``, 1.0 with one.
     contamination : "auto" or float in (0, 0.5], default="auto"
         Share of outliers expected in the training data; the threshold is that
         quantile of the training scores.  "auto" flags training rows more than
@@ -77,28 +75,42 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         (median + 3 · 1.4826 · MAD).  ``set_params(contamination=...)`` moves the
         threshold without refitting.
     score_type : {"auto", "likelihood", "reconstruction", "elbo", "iwae"}, default="auto"
-        How a member scores a row.  "likelihood": squared residual per feature
-        over that feature's typical training residual, plus the Mahalanobis
-        distance of the code.  "reconstruction": mean reconstruction error (MSE
-        or BCE).  "elbo" / "iwae": a VAE's bound on log p(x).  "auto":
-        "likelihood" for autoencoders, "elbo" for VAEs.
+        How a member scores a row.  "likelihood": each column's error over its
+        typical training error, summed, plus the Mahalanobis distance of the
+        code.  "reconstruction": the mean reconstruction error.  "elbo" /
+        "iwae": a VAE's bound on log p(x).  "auto": "likelihood" for
+        autoencoders, "elbo" for VAEs.
     trim_fraction : float in [0, 0.5), default=0.0
         Robust training: after a first fit, drop this share of the worst-scored
         training rows and refit on the rest.
+    false_positive_rate : float in (0, 1) or None, default=None
+        Flag rows with a conformal threshold instead of ``contamination``: hold
+        ``calibration_fraction`` of the rows out of training, and flag a row when
+        its conformal p-value (:meth:`p_values`) is at most this rate.  A normal
+        row is then flagged with probability at most this rate (see
+        :mod:`skae._detection`).
+    calibration_fraction : float in (0, 0.5], default=0.2
+        Share of the rows held out to calibrate the conformal threshold (only
+        with ``false_positive_rate``).
+    device : str, default="cpu"
+        Where the default ensemble trains: "cpu", "cuda", "cuda:N" or "auto".
+        A wrapped ``estimator`` keeps its own ``device``.
     random_state : int, RandomState or None, default=None
-        Seeds the members' columns and their training.
+        Seeds the members' columns, initialisation and batches.
 
     Attributes
     ----------
-    estimators_ : list of fitted skae estimators
-    estimator_ : fitted skae estimator
-        The first member (the only one when ``n_estimators=1``).
+    model_ : skae._detection.FittedDetector
+        The fitted detector as one value; the attributes below are views of it.
+    estimators_ : list
+        The fitted members: the clones of ``estimator``, or views of the default
+        ensemble's members (``columns``, ``score_samples``, ``feature_errors``).
     estimators_features_ : list of ndarray
         The columns each member sees.
     decision_scores_ : ndarray of shape (n_samples,)
         Anomaly scores of the training rows (higher = more anomalous).
     threshold_ : float
-        Training anomaly scores above it are outliers (PyOD's ``threshold_``).
+        Anomaly scores above it are outliers (PyOD's ``threshold_``).
     labels_ : ndarray of shape (n_samples,)
         1 for training outliers, 0 for inliers (PyOD's ``labels_``).
     offset_ : float
@@ -108,118 +120,118 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
     References
     ----------
     Chen, Sathe, Aggarwal & Turaga, "Outlier Detection with Autoencoder Ensembles", SDM 2017.
-    Ding, Zhao & Akoglu, "Hyperparameter Sensitivity in Deep Outlier Detection", NeurIPS 2022 (ROBOD).
     Lazarevic & Kumar, "Feature Bagging for Outlier Detection", KDD 2005.
+    Bates, Candès, Lei, Romano & Sesia, "Testing for outliers with conformal p-values", Ann. Statist. 2023.
 
     Examples
     --------
     >>> import numpy as np
     >>> from skae import AutoEncoderOutlierDetector
     >>> X = np.random.RandomState(0).normal(size=(200, 5))
-    >>> det = AutoEncoderOutlierDetector(n_estimators=2, contamination=0.05, random_state=0).fit(X)
+    >>> det = AutoEncoderOutlierDetector(contamination=0.05, random_state=0).fit(X)
     >>> int((det.predict(X) == -1).sum()), det.labels_.sum()
     (10, 10)
     """
 
-    _parameter_constraints = {
+    _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "score_samples"]), None],
         "n_estimators": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_features": [Interval(numbers.Real, 0, 1, closed="right"), StrOptions({"auto"})],
         "contamination": [StrOptions({"auto"}), Interval(numbers.Real, 0, 0.5, closed="right")],
         "score_type": [StrOptions({"auto", "likelihood", "reconstruction", "elbo", "iwae"})],
         "trim_fraction": [Interval(numbers.Real, 0, 0.5, closed="left")],
+        "false_positive_rate": [Interval(numbers.Real, 0, 1, closed="neither"), None],
+        "calibration_fraction": [Interval(numbers.Real, 0, 0.5, closed="right")],
+        "device": [str],
         "random_state": ["random_state"],
     }
 
     def __init__(self, estimator=None, *, n_estimators="auto", max_features="auto", contamination="auto",
-                 score_type="auto", trim_fraction=0.0, random_state=None):
+                 score_type="auto", trim_fraction=0.0, false_positive_rate=None, calibration_fraction=0.2,
+                 device="cpu", random_state=None):
         self.estimator = estimator
         self.n_estimators = n_estimators
         self.max_features = max_features
         self.contamination = contamination
         self.score_type = score_type
         self.trim_fraction = trim_fraction
+        self.false_positive_rate = false_positive_rate
+        self.calibration_fraction = calibration_fraction
+        self.device = device
         self.random_state = random_state
 
     # -- fitting ------------------------------------------------------------------
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: ArrayLike, y: Any = None) -> AutoEncoderOutlierDetector:
         """Fit the members on X (no labels) and set the threshold from the training scores."""
-        self._validate_params()
         if self.estimator is not None and self.estimator.__sklearn_tags__().target_tags.required:
             raise ValueError(
                 f"{type(self).__name__} wraps unconditional estimators: {type(self.estimator).__name__} needs "
                 "its condition y at every call, which score_samples(X) and predict(X) cannot pass. Score it "
                 "directly instead: -estimator.score_samples(X, y) is an anomaly score given y."
             )
+        score_type = self._score_type()
+        rows = validate_rows(self, X, reset=True)
+        n_members, share = self._ensemble_shape()
+        rng = check_random_state(self.random_state)
+        columns = balanced_subsets(self.n_features_in_, n_members, share, rng)
+        seeds = [int(rng.randint(np.iinfo(np.int32).max)) for _ in columns]
+        train, held_out = calibration_split(len(rows), self.false_positive_rate, self.calibration_fraction, rng)
+
+        def members(part: np.ndarray):
+            data = subset(X, rows, part)
+            if self.estimator is None:
+                return fit_default_ensemble(data[1], columns, seeds, score_type, resolve_device(self.device))
+            return WrappedMembers.fit(self.estimator, WrappedMembers.data(*data), columns, seeds, score_type,
+                                      self.n_features_in_)
+
+        model = FittedDetector(self.get_params(deep=False), self.n_features_in_, rows.layout, members(train),
+                               np.zeros(0), feature_names=getattr(self, "feature_names_in_", None))
+        if self.trim_fraction > 0 and len(train) > 2:  # robust refit without the worst-scored training rows
+            scores = model.scores(*subset(X, rows, train))
+            model.members = members(train[scores <= np.quantile(scores, 1 - self.trim_fraction)])
+        model.decision_scores = model.scores(X, rows)
+        if held_out is not None:
+            model.calibration_scores = model.decision_scores[held_out]
+        self.model_ = model
+        return self
+
+    def _score_type(self) -> str:
         variational = hasattr(self.estimator, "likelihood")
         if self.score_type in ("elbo", "iwae") and not variational:
-            raise ValueError(f"score_type={self.score_type!r} needs a VAE estimator; got {type(self.estimator).__name__}.")
-        rows = validate_rows(self, X, reset=True)
-        self.column_layout_ = rows.layout
-        n_members, share = self._ensemble_shape()
-        score_type = self.score_type if self.score_type != "auto" else ("elbo" if variational else "likelihood")
-        rng = check_random_state(self.random_state)
-        members = []
-        for columns in balanced_subsets(self.n_features_in_, n_members, share, rng):
-            seed = int(rng.randint(np.iinfo(np.int32).max))
-            members.append(self._fit_member(X, rows, columns, seed, score_type))
-        if self.trim_fraction > 0 and len(rows) > 2:
-            scores = self._average(members, X)
-            keep = scores <= np.quantile(scores, 1 - self.trim_fraction)
-            kept = take_rows(X, keep)
-            members = [self._fit_member(kept, validate_rows(self, kept, reset=False, layout=rows.layout), m.columns,
-                                        m.estimator.random_state, score_type) for m in members]
-        self._members = members
-        self.decision_scores_ = self._average(members, X)
-        return self
+            raise ValueError(f"score_type={self.score_type!r} needs a VAE estimator; got "
+                             f"{type(self.estimator).__name__}.")
+        return self.score_type if self.score_type != "auto" else ("elbo" if variational else "likelihood")
 
     def _ensemble_shape(self) -> tuple[int, float]:
         n_members = self.n_estimators if self.n_estimators != "auto" else (10 if self.estimator is None else 1)
         share = self.max_features if self.max_features != "auto" else (0.5 if self.estimator is None else 1.0)
         return int(n_members), float(share)
 
-    def _fit_member(self, X, rows, columns: np.ndarray, seed, score_type: str) -> Member:
-        data = X if len(columns) == self.n_features_in_ else columns_of(X, columns)
-        if self.estimator is None:
-            # sized by the member's input width: a categorical column is as many inputs as it has categories
-            slots = None if rows.layout is None else rows.layout.slots
-            width = len(columns) if slots is None else sum(slots[j][1] - slots[j][0] for j in columns)
-            estimator = default_member(len(rows), width, seed)
-        else:
-            estimator = clone(self.estimator)
-            params = estimator.get_params()
-            if "random_state" in params and (params["random_state"] is None or self._ensemble_shape()[0] > 1):
-                estimator.set_params(random_state=seed)  # members of an ensemble must differ
-            if "latent_dim" in params and params["latent_dim"] > len(columns):
-                estimator.set_params(latent_dim=len(columns))
-        if "handle_unknown" in estimator.get_params():
-            # the detector checks categories against all training rows; a category only trimmed rows had is
-            # unknown to a member and scores as unusual there
-            estimator.set_params(handle_unknown="ignore")
-        member = Member(estimator.fit(data), columns, score_type)
-        member.calibrate(data)
-        return member
+    # -- thresholds and PyOD's outputs ------------------------------------------------
 
-    def _average(self, members: list[Member], X) -> np.ndarray:
-        total = np.zeros(0)
-        for i, member in enumerate(members):
-            data = X if len(member.columns) == self.n_features_in_ else columns_of(X, member.columns)
-            scores = member.scores(data)
-            total = scores if i == 0 else total + scores
-        return total / len(members)
+    def _fitted(self) -> FittedDetector:
+        check_is_fitted(self)
+        return self.model_
 
-    # -- thresholds and PyOD's outputs ----------------------------------------------------
+    def __sklearn_is_fitted__(self) -> bool:
+        return "model_" in vars(self)
+
+    @property
+    def decision_scores_(self) -> np.ndarray:
+        """Anomaly scores of the training rows (higher = more anomalous; PyOD's ``decision_scores_``)."""
+        return self._fitted().decision_scores
 
     @property
     def threshold_(self) -> float:
-        """Anomaly scores above this are outliers (set by ``contamination``; PyOD's ``threshold_``)."""
-        check_is_fitted(self, "decision_scores_")
-        scores = self.decision_scores_
-        if self.contamination == "auto":
-            median = np.median(scores)
-            return float(median + 3.0 * 1.4826 * np.median(np.abs(scores - median)))
-        return float(np.quantile(scores, 1.0 - self.contamination))
+        """Anomaly scores above this are outliers (``contamination`` or ``false_positive_rate``; PyOD's ``threshold_``)."""
+        validate_parameter_constraints(
+            {k: self._parameter_constraints[k] for k in ("contamination", "false_positive_rate")},
+            {"contamination": self.contamination, "false_positive_rate": self.false_positive_rate},
+            caller_name=type(self).__name__,
+        )
+        return self._fitted().threshold(self.contamination, self.false_positive_rate)
 
     @property
     def offset_(self) -> float:
@@ -233,9 +245,11 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
 
     @property
     def estimators_(self) -> list:
-        """The fitted member estimators (PyOD's and scikit-learn's ensemble attribute)."""
-        check_is_fitted(self, "decision_scores_")
-        return [m.estimator for m in self._members]
+        """The fitted members: clones of ``estimator``, or views of the default ensemble's members."""
+        members = self._fitted().members
+        if isinstance(members, WrappedMembers):
+            return [m.estimator for m in members.members]
+        return [EnsembleMember(self, m) for m in range(members.n_members)]
 
     @property
     def estimator_(self):
@@ -245,24 +259,43 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
     @property
     def estimators_features_(self) -> list[np.ndarray]:
         """The column indices each member sees, as in ``BaggingClassifier``."""
-        check_is_fitted(self, "decision_scores_")
-        return [m.columns for m in self._members]
+        return list(self._fitted().members.columns)
 
     # -- scoring ------------------------------------------------------------------------
 
+    def _rows(self, X) -> Rows:
+        model = self._fitted()
+        # the default ensemble finds NaN/inf as it scales chunks; members around an estimator get checked arrays
+        return validate_rows(self, X, reset=False, layout=model.layout,
+                             check_finite=isinstance(model.members, WrappedMembers))
+
+    def member_scores(self, X: ArrayLike) -> np.ndarray:
+        """Each member's standardised anomaly score of each row, shape (n_samples, n_members)."""
+        return self._fitted().members.scores(X, self._rows(X))
+
+    def anomaly_score(self, X: ArrayLike) -> np.ndarray:
+        """PyOD's direction: higher = more anomalous (``-score_samples(X)``; PyOD's ``decision_function``)."""
+        return self._fitted().scores(X, self._rows(X))
+
     def score_samples(self, X: ArrayLike) -> np.ndarray:
         """Normality of each row (higher = more normal): minus the averaged, standardised member scores."""
-        check_is_fitted(self, "decision_scores_")
-        validate_rows(self, X, reset=False, layout=self.column_layout_, check_finite=False)  # members check NaN/inf
-        return -self._average(self._members, X)
+        return -self.anomaly_score(X)
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:
-        """``score_samples − offset_``: negative for outliers."""
+        """``score_samples − offset_``: negative for outliers (scikit-learn's sign)."""
         return self.score_samples(X) - self.offset_
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """+1 for inliers, −1 for outliers."""
         return np.where(self.decision_function(X) >= 0, 1, -1)
+
+    def p_values(self, X: ArrayLike) -> np.ndarray:
+        """Conformal p-values: the share of calibration rows scoring at least as anomalous (needs ``false_positive_rate``)."""
+        model = self._fitted()
+        if model.calibration_scores is None:
+            raise ValueError("p_values needs calibration rows held out at fit: fit with false_positive_rate set "
+                             "(e.g. false_positive_rate=0.01).")
+        return p_values(model.calibration_scores, self.anomaly_score(X))
 
     def predict_proba(self, X: ArrayLike, method: str = "linear") -> np.ndarray:
         """Probability of being an outlier, as PyOD computes it from the training scores.
@@ -270,49 +303,33 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-        method : {"linear", "unify"}, default="linear"
+        method : {"linear", "unify", "conformal"}, default="linear"
             "linear": the anomaly score min-max scaled by the training scores'
             range, clipped to [0, 1].  "unify": erf((s − mean) / (std·√2)) of the
             training scores' mean and standard deviation, clipped to [0, 1]
             (Kriegel et al., "Interpreting and Unifying Outlier Scores", SDM 2011).
+            "conformal": one minus the conformal p-value (needs ``false_positive_rate``).
 
         Returns
         -------
         proba : ndarray of shape (n_samples, 2)
             Columns: inlier, outlier.
         """
-        scores = -self.score_samples(X)
-        train = self.decision_scores_
-        if method == "linear":
-            span = train.max() - train.min()
-            p = (scores - train.min()) / (span if span > 0 else 1.0)
-        elif method == "unify":
-            from scipy.special import erf
-
-            p = erf((scores - train.mean()) / (max(train.std(), 1e-300) * np.sqrt(2)))
+        if method == "conformal":
+            p = 1.0 - self.p_values(X)
         else:
-            raise ValueError(f"method must be 'linear' or 'unify'; got {method!r}.")
-        p = np.clip(p, 0.0, 1.0)
+            p = outlier_probability(self.anomaly_score(X), self.decision_scores_, method)
         return np.column_stack([1.0 - p, p])
 
     def feature_errors(self, X: ArrayLike) -> np.ndarray | pd.DataFrame:
-        """Per-feature contributions to each row's anomaly score: which columns make a row anomalous.
+        """Per-column contributions to each row's anomaly score: which columns make a row anomalous.
 
-        A feature's error is its squared residual over its typical training
-        residual (score_type "likelihood"; the plain squared error otherwise),
-        averaged over the members that see it.  Returns a DataFrame with the
-        input's column names when X is a DataFrame (or the detector was fitted
-        on one), else an ndarray (n_samples, n_features).
+        A column's error is its reconstruction error over its typical training
+        error (score_type "likelihood"; the plain error otherwise), averaged over
+        the members that see it.  A DataFrame with the input's column names when
+        X is a DataFrame (or the detector was fitted on one), else an ndarray.
         """
-        check_is_fitted(self, "decision_scores_")
-        rows = validate_rows(self, X, reset=False, layout=self.column_layout_, check_finite=False)
-        total = np.zeros((len(rows), self.n_features_in_))
-        count = np.zeros(self.n_features_in_)
-        for member in self._members:
-            data = X if len(member.columns) == self.n_features_in_ else columns_of(X, member.columns)
-            total[:, member.columns] += member.feature_scores(data)
-            count[member.columns] += 1
-        errors = total / np.maximum(count, 1)
+        errors = self._fitted().members.feature_scores(X, self._rows(X))
         names = getattr(self, "feature_names_in_", None)
         if isinstance(X, pd.DataFrame) or names is not None:
             index = X.index if isinstance(X, pd.DataFrame) else None
@@ -323,57 +340,45 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
     # -- fitted state (model files) ---------------------------------------------------
 
     def get_fitted_state(self) -> dict[str, Any]:
-        """The fitted detector as plain values (see :meth:`skae.AutoEncoder.get_fitted_state`)."""
-        check_is_fitted(self, "decision_scores_")
-        names = getattr(self, "feature_names_in_", None)
-        members = []
-        for m in self._members:
-            entry = {"columns": m.columns, "score_type": m.score_type, "location": m.location, "scale": m.scale,
-                     "class": type(m.estimator).__name__, "state": m.estimator.get_fitted_state()}
-            if m.score_type == "likelihood":
-                entry.update(residual_scale=m.residual_scale, code_mean=m.code_mean, code_precision=m.code_precision)
-            members.append(entry)
-        return {
-            "params": self.get_params(deep=False),
-            "n_features_in": int(self.n_features_in_),
-            "feature_names_in": None if names is None else [str(n) for n in names],
-            "decision_scores": self.decision_scores_,
-            "members": members,
-            "column_layout": None if self.column_layout_ is None else self.column_layout_.to_state(),
-        }
+        """The fitted detector as plain values (see :meth:`skae.AutoEncoder.get_fitted_state`).
+
+        The parameters stored are those it was fitted with, and its current
+        threshold settings (``contamination``, ``false_positive_rate``), which
+        ``set_params`` may change after fit; both are checked first.
+        """
+        model = self._fitted()
+        self.threshold_  # noqa: B018 - validates the threshold settings a file will carry
+        params = {**model.params, "contamination": self.contamination, "false_positive_rate": self.false_positive_rate}
+        return {**model.to_state(), "params": params}
 
     @classmethod
     def from_fitted_state(cls, state: dict[str, Any], device: str | None = None):
         """Rebuild a fitted detector from :meth:`get_fitted_state`'s output."""
-        from ._registry import FILE_CLASSES, estimator_factory
-
         detector = cls(**state["params"])
         detector._validate_params()
-        d = int(state["n_features_in"])
-        members = []
-        for entry in state["members"]:
-            if entry["class"] not in FILE_CLASSES:
-                raise ValueError(f"unknown member class {entry['class']!r}.")
-            factory: Any = estimator_factory(entry["class"])
-            estimator = factory.from_fitted_state(entry["state"], device)
-            columns = np.asarray(entry["columns"], dtype=np.intp)
-            if columns.ndim != 1 or len(columns) != estimator.n_features_in_ or columns.min() < 0 or columns.max() >= d:
-                raise ValueError("a member's columns do not match its estimator.")
-            member = Member(estimator, columns, str(entry["score_type"]))
-            member.location, member.scale = float(entry["location"]), float(entry["scale"])
-            if member.score_type == "likelihood":
-                member.residual_scale = np.asarray(entry["residual_scale"], dtype=np.float64).reshape(len(columns))
-                latent = estimator.model_spec_.latent_dim
-                member.code_mean = np.asarray(entry["code_mean"], dtype=np.float64).reshape(latent)
-                member.code_precision = np.asarray(entry["code_precision"], dtype=np.float64).reshape(latent, latent)
-            members.append(member)
-        if not members:
-            raise ValueError("a detector needs at least one member.")
-        detector._members = members
-        detector.n_features_in_ = d
-        if state["feature_names_in"] is not None:
-            detector.feature_names_in_ = np.asarray([str(n) for n in state["feature_names_in"]], dtype=object)
-        detector.decision_scores_ = np.asarray(state["decision_scores"], dtype=np.float64).reshape(-1)
-        layout = state.get("column_layout")
-        detector.column_layout_ = None if layout is None else ColumnLayout.from_state(layout)
+        target = resolve_device(device) if device is not None else available_device(detector.device)
+        model = FittedDetector.from_state(state, detector.get_params(deep=False), target)
+        detector.n_features_in_ = model.n_columns
+        if model.feature_names is not None:
+            detector.feature_names_in_ = model.feature_names
+        detector.model_ = model
         return detector
+
+
+class EnsembleMember:
+    """One member of the default ensemble, seen on its own (what ``estimators_`` lists)."""
+
+    def __init__(self, detector: AutoEncoderOutlierDetector, index: int):
+        self.detector, self.index = detector, index
+
+    @property
+    def columns(self) -> np.ndarray:
+        """The detector's columns this member sees."""
+        return self.detector.estimators_features_[self.index]
+
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
+        """The member's normality of each row (minus its standardised anomaly score)."""
+        return -self.detector.member_scores(X)[:, self.index]
+
+    def __repr__(self) -> str:
+        return f"EnsembleMember({self.index}, columns={self.columns.tolist()})"

@@ -77,7 +77,7 @@ def test_pyod_outputs_follow_pyod_conventions(manifold):
     np.testing.assert_allclose(linear.sum(1), 1.0)
     unify = det.predict_proba(X[:50] * 1.5, method="unify")
     np.testing.assert_allclose(unify[:, 1], np.clip(erf((test - train.mean()) / (train.std() * np.sqrt(2))), 0, 1))
-    with pytest.raises(ValueError, match="'linear' or 'unify'"):
+    with pytest.raises(ValueError, match="'linear', 'unify' or 'conformal'"):
         det.predict_proba(X, method="rank")
 
 
@@ -125,3 +125,73 @@ def test_defaults_train_on_standardized_data_with_values_at_50_to_100_sigma():
     det = AutoEncoderOutlierDetector(n_estimators=3, random_state=0).fit(X)
     scores = det.decision_scores_
     assert np.isfinite(scores).all() and scores[:6].min() > np.quantile(scores[6:], 0.95)
+
+
+def test_the_batched_ensemble_equals_its_members_trained_one_by_one():
+    import torch
+
+    from skae._ensemble import EnsembleModule, MemberShapes, Terms, train_ensemble
+    from skae.likelihoods import SquaredError
+
+    rng = np.random.RandomState(0)
+    X = torch.as_tensor(rng.normal(size=(300, 12)) @ rng.normal(size=(12, 12)), dtype=torch.float32)
+    columns = [np.sort(rng.choice(12, 6, replace=False)) for _ in range(4)]
+    seeds = [11, 22, 33, 44]
+
+    def trained(cols, member_seeds):
+        module = EnsembleModule(MemberShapes.sized(cols, n_slots=12), member_seeds)
+        seen = np.zeros((len(cols), 12), dtype=np.float32)
+        for m, c in enumerate(cols):
+            seen[m, c] = 1.0
+        # 100 steps, the trimmed loss included: rounding differences between a batched and a single product
+        # stay at float32 level here, while over the default 1,000 steps training amplifies them (it is chaotic)
+        train_ensemble(module, Terms(SquaredError(), module, seen), X, member_seeds, steps=100, trim=0.25)
+        return module
+
+    together = trained(columns, seeds)
+    for m in range(4):
+        alone = trained(columns[m:m + 1], seeds[m:m + 1])
+        for w_together, w_alone in zip(together.weights, alone.weights):
+            np.testing.assert_allclose(w_together[m].detach(), w_alone[0].detach(), rtol=1e-5, atol=1e-6)
+
+
+def test_conformal_threshold_flags_inliers_at_the_chosen_rate():
+    rng = np.random.RandomState(0)
+    cov = rng.normal(size=(5, 5))
+    shares = []
+    for seed in range(4):
+        X = rng.normal(size=(1500, 5)) @ cov
+        det = AutoEncoderOutlierDetector(false_positive_rate=0.05, random_state=seed).fit(X)
+        fresh = rng.normal(size=(4000, 5)) @ cov  # inliers from the same distribution
+        shares.append(np.mean(det.predict(fresh) == -1))
+        p = det.p_values(fresh)
+        assert p.min() >= 1 / (len(det.model_.calibration_scores) + 1) and p.max() <= 1
+        np.testing.assert_array_equal(det.predict(fresh) == -1, p <= 0.05)
+    # split conformal: E[share] <= 0.05 and >= 0.05 - 1/(n_cal + 1); each share varies by ~0.011 (300 calibration rows)
+    assert 0.03 < np.mean(shares) < 0.065, shares
+
+
+def test_conformal_p_values_need_calibration_rows(manifold):
+    X, _ = manifold
+    det = AutoEncoderOutlierDetector(n_estimators=2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="false_positive_rate"):
+        det.p_values(X)
+    det.set_params(false_positive_rate=0.1)
+    with pytest.raises(ValueError, match="calibration rows held out at fit"):
+        det.predict(X)
+
+
+def test_tiny_data_trains_a_fixed_number_of_steps():
+    X = np.random.RandomState(0).normal(size=(2, 3))
+    det = AutoEncoderOutlierDetector(random_state=0).fit(X)  # 48,000 one-row epochs before steps were counted
+    assert np.isfinite(det.score_samples(X)).all()
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs CUDA")
+def test_the_default_detector_trains_on_cuda(manifold, tmp_path):
+    X, y = manifold
+    det = AutoEncoderOutlierDetector(device="cuda", random_state=0).fit(X)
+    assert roc_auc_score(y, det.score_samples(X)) > 0.9
+    skae.save(det, tmp_path / "d.skae")
+    back = skae.load(tmp_path / "d.skae", device="cpu")
+    np.testing.assert_allclose(back.score_samples(X), det.score_samples(X), rtol=1e-4, atol=1e-4)

@@ -43,6 +43,7 @@ def _expected_failed_checks(estimator):
         AutoEncoder(optimizer__weight_decay=1e-4, callbacks__print_log__floatfmt=".3f", **FAST),
         VAE(**FAST),
         ConditionalVAE(conditional_prior=True, **FAST),
+        AutoEncoderOutlierDetector(random_state=0),
         AutoEncoderOutlierDetector(AutoEncoder(**FAST)),
         AutoEncoderOutlierDetector(VAE(**FAST), contamination=0.1, score_type="iwae", trim_fraction=0.1),
     ],

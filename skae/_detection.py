@@ -1,0 +1,209 @@
+"""The fitted detector as one value, and the thresholds that turn its scores into flags.
+
+Two ways to set the threshold:
+
+* ``contamination`` (scikit-learn's and PyOD's convention): the share of
+  outliers expected among the training rows; "auto" flags rows more than three
+  robust standard deviations above the median training score.
+* ``false_positive_rate`` (split conformal: Vovk et al., "Algorithmic Learning
+  in a Random World", 2005; Bates et al., "Testing for outliers with conformal
+  p-values", Annals of Statistics 2023): rows held out of training score the
+  calibration set; a new row's p-value is ``(1 + #{calibration scores >= its
+  score}) / (n_calibration + 1)``, and it is flagged when that is at most the
+  rate.  For a normal row exchangeable with the calibration rows, the chance of
+  being flagged is then at most the rate, whatever the data's distribution.
+  Anomalies among the calibration rows only make the threshold more
+  conservative.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._device import resolve_device
+from ._ensemble import FittedEnsemble
+from ._members import WrappedMembers
+from .data import Rows
+from .tabular import ColumnLayout
+
+__all__ = [
+    "FittedDetector",
+    "available_device",
+    "calibration_split",
+    "conformal_threshold",
+    "contamination_threshold",
+    "fit_default_ensemble",
+    "outlier_probability",
+    "p_values",
+    "subset",
+]
+
+
+def contamination_threshold(scores: np.ndarray, contamination) -> float:
+    """The anomaly score above which a share ``contamination`` of ``scores`` lies ("auto": median + 3 robust SD)."""
+    if contamination == "auto":
+        median = np.median(scores)
+        return float(median + 3.0 * 1.4826 * np.median(np.abs(scores - median)))
+    return float(np.quantile(scores, 1.0 - contamination))
+
+
+def conformal_threshold(calibration: np.ndarray, rate: float) -> float:
+    """The smallest score whose conformal p-value is at most ``rate`` is above this (inf: none can be)."""
+    n = len(calibration)
+    k = math.ceil((n + 1) * (1.0 - rate))
+    return float("inf") if k > n else float(np.sort(calibration)[k - 1])
+
+
+def calibration_split(n: int, false_positive_rate, fraction: float, rng) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(training rows, calibration rows)``: all rows and None, or a random ``fraction`` held out for a conformal threshold."""
+    if false_positive_rate is None:
+        return np.arange(n), None
+    n_cal = int(round(fraction * n))
+    if n_cal < 1 or n - n_cal < 1:
+        raise ValueError(f"false_positive_rate needs rows to calibrate on: {n} rows with "
+                         f"calibration_fraction={fraction} hold none out.")
+    order = rng.permutation(n)
+    return np.sort(order[n_cal:]), np.sort(order[:n_cal])
+
+
+def outlier_probability(scores: np.ndarray, train: np.ndarray, method: str) -> np.ndarray:
+    """PyOD's probability of being an outlier from the training scores: "linear" min-max, or "unify" (erf)."""
+    if method == "linear":
+        span = train.max() - train.min()
+        p = (scores - train.min()) / (span if span > 0 else 1.0)
+    elif method == "unify":
+        from scipy.special import erf
+
+        p = erf((scores - train.mean()) / (max(train.std(), 1e-300) * np.sqrt(2)))
+    else:
+        raise ValueError(f"method must be 'linear', 'unify' or 'conformal'; got {method!r}.")
+    return np.clip(p, 0.0, 1.0)
+
+
+def fit_default_ensemble(rows: Rows, columns: list[np.ndarray], seeds: list[int], score_type: str,
+                         device: str) -> FittedEnsemble:
+    """The default members, trained on ``rows`` standardised per numeric column (one-hot slots as they are)."""
+    from ._scaling import Scaler
+    from .likelihoods import likelihood_for
+
+    if score_type != "likelihood":
+        raise ValueError(f"score_type={score_type!r} needs an estimator; the default members score 'likelihood'.")
+    layout = rows.layout
+    term_slots = [(j, j + 1) for j in range(rows.n_features)] if layout is None else layout.slots
+    scaler = Scaler.fit(rows.stats(), "standard", passthrough=None if layout is None else layout.passthrough,
+                        feature_names=None if layout is None else layout.slot_names)
+    return FittedEnsemble.fit(rows, scaler, likelihood_for("mse", layout), columns, term_slots, seeds, device,
+                              missing_input=False)
+
+
+def p_values(calibration: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Conformal p-values of anomaly ``scores`` against the calibration rows' scores."""
+    ordered = np.sort(calibration)
+    at_least = len(ordered) - np.searchsorted(ordered, scores, side="left")
+    return (1.0 + at_least) / (len(ordered) + 1.0)
+
+
+@dataclass(eq=False)
+class FittedDetector:
+    """Everything a fitted detector knows.
+
+    Attributes
+    ----------
+    params : dict
+        The detector's parameters when it was fitted.
+    n_columns : int
+    layout : ColumnLayout or None
+        A mixed-type table's column layout.
+    members : FittedEnsemble or WrappedMembers
+    decision_scores : ndarray
+        Anomaly scores of the training rows (calibration rows included).
+    calibration_scores : ndarray or None
+        Anomaly scores of the rows held out of training (with ``false_positive_rate``).
+    """
+
+    params: dict[str, Any]
+    n_columns: int
+    layout: ColumnLayout | None
+    members: FittedEnsemble | WrappedMembers
+    decision_scores: np.ndarray
+    calibration_scores: np.ndarray | None = None
+    feature_names: np.ndarray | None = None
+
+    def scores(self, X, rows) -> np.ndarray:
+        """Anomaly scores (higher = more anomalous): the members' standardised scores, averaged."""
+        return self.members.scores(X, rows).mean(axis=1)
+
+    def threshold(self, contamination, false_positive_rate) -> float:
+        """The anomaly score above which rows are outliers: conformal with a false-positive rate, else contamination."""
+        if false_positive_rate is not None:
+            if self.calibration_scores is None:
+                raise ValueError("false_positive_rate needs calibration rows held out at fit: refit with it set "
+                                 "(set_params after fit cannot hold rows out).")
+            return conformal_threshold(self.calibration_scores, false_positive_rate)
+        return contamination_threshold(self.decision_scores, contamination)
+
+    def to_state(self) -> dict[str, Any]:
+        """The detector as plain values and tensors (see :mod:`skae.persistence`)."""
+        ensemble = isinstance(self.members, FittedEnsemble)
+        return {
+            "params": dict(self.params), "n_features_in": int(self.n_columns),
+            "feature_names_in": None if self.feature_names is None else [str(n) for n in self.feature_names],
+            "decision_scores": self.decision_scores, "calibration_scores": self.calibration_scores,
+            "column_layout": None if self.layout is None else self.layout.to_state(),
+            "ensemble": self.members.to_state() if ensemble else None,
+            "members": None if ensemble else self.members.to_state()["members"],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], params: dict[str, Any], device: str) -> FittedDetector:
+        """The detector :meth:`to_state` wrote, on ``device``; raises ValueError when it does not describe one."""
+        from .likelihoods import likelihood_for
+
+        n_columns = state["n_features_in"]
+        if isinstance(n_columns, bool) or not isinstance(n_columns, int) or n_columns < 1:
+            raise ValueError(f"n_features_in must be a positive int; got {n_columns!r}.")
+        names = state["feature_names_in"]
+        if names is not None:
+            names = np.asarray([str(n) for n in names], dtype=object)
+            if len(names) != n_columns:
+                raise ValueError("feature_names_in does not match n_features_in.")
+        layout_state = state.get("column_layout")
+        layout = None if layout_state is None else ColumnLayout.from_state(layout_state)
+        if layout is not None and len(layout.names) != n_columns:
+            raise ValueError("the column layout does not match n_features_in.")
+        members: FittedEnsemble | WrappedMembers
+        if state.get("ensemble") is not None:
+            n_slots = n_columns if layout is None else layout.width
+            members = FittedEnsemble.from_state(state["ensemble"], likelihood_for("mse", layout), n_columns, n_slots,
+                                                device)
+        else:
+            members = WrappedMembers.from_state({"members": state["members"]}, n_columns, device)
+        scores = np.asarray(state["decision_scores"], dtype=np.float64).reshape(-1)
+        calibration = state.get("calibration_scores")
+        calibration = None if calibration is None else np.asarray(calibration, dtype=np.float64).reshape(-1)
+        return cls(dict(params), n_columns, layout, members, scores, calibration, names)
+
+
+def subset(X, rows: Rows, idx: np.ndarray):
+    """X and its validated rows restricted to ``idx`` (all rows: unchanged)."""
+    if len(idx) == len(rows):
+        return X, rows
+    values = np.asarray(rows.values[idx])
+    part = Rows(values, on_disk=False, input_shape=values.shape, layout=rows.layout)
+    return (X.iloc[idx] if isinstance(X, pd.DataFrame) else values), part
+
+
+def available_device(device: str) -> str:
+    """``device`` resolved, or the CPU (with a warning) where it is not available (a GPU model on a CPU machine)."""
+    try:
+        return resolve_device(device)
+    except ValueError:
+        warnings.warn(f"The detector was trained on {device!r}, which is not available; loading it on the CPU.",
+                      stacklevel=4)
+        return "cpu"
