@@ -21,6 +21,7 @@ _LAZY = {**LOCATIONS, "load": "skae.persistence", "save": "skae.persistence"}
 
 __all__ = [
     "AutoEncoder",
+    "AutoEncoderImputer",
     "AutoEncoderOutlierDetector",
     "BetaVAE",
     "ConditionalVAE",
@@ -38,6 +39,7 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .autoencoder import AutoEncoder
     from .conditional import ConditionalVAE
+    from .impute import AutoEncoderImputer
     from .outlier import AutoEncoderOutlierDetector
     from .persistence import load, save
     from .vae import VAE, BetaVAE

@@ -17,9 +17,11 @@ Variants override a few small points: ``_likelihood_name``, ``_make_objective``,
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_array, check_random_state
 from torch import nn
@@ -29,7 +31,7 @@ from ._callbacks import kept_after_divergence
 from ._device import resolve_device, seeded, to_device
 from ._fitted import FittedModel
 from ._generation import GenerativeMixin
-from ._objectives import Objective
+from ._objectives import Objective, observed
 from ._params import (
     NET_PREFIXES,
     SHARED_CONSTRAINTS,
@@ -41,7 +43,7 @@ from ._params import (
     routed,
 )
 from ._scaling import Scaler
-from ._typing import ArrayLike, Condition, Output
+from ._typing import ArrayLike, Condition, Output, RandomState
 from .data import Rows, fit_image_shape, validate_rows
 from .exceptions import TrainingDivergedError
 from .likelihoods import Likelihood, likelihood_for
@@ -87,6 +89,7 @@ class BaseAutoEncoder(RoutedParamsMixin, GenerativeMixin, TransformerMixin, Base
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.allow_nan = True  # missing entries; infinity is refused
         tags.non_deterministic = self.random_state is None
         return tags
 
@@ -129,10 +132,12 @@ class BaseAutoEncoder(RoutedParamsMixin, GenerativeMixin, TransformerMixin, Base
         rows = validate_rows(self, X, reset=True, image_shape=image_shape)
         device = resolve_device(self.device) if self.accelerator is None else str(self.accelerator.device)
         conditions, encoded = self._fit_conditions(y, rows.n_samples)
-        spec = self._model_spec(rows.n_features, image_shape, 0 if conditions is None else conditions.n_features_out)
+        spec = self._model_spec(rows.n_features, image_shape, 0 if conditions is None else conditions.n_features_out,
+                                layout=rows.layout)
         likelihood = self._likelihood(rows.layout)
         built = self._build_plugins(spec)  # parameter errors before reading a large X
-        stats = rows.stats()
+        stats = rows.stats()  # also tells whether a memmap has missing entries
+        spec = replace(spec, missing_values=bool(rows.missing) or bool(built[1] is not None and built[1].missing))
         names = rows.layout.slot_names if rows.layout else getattr(self, "feature_names_in_", None)
         scaler = Scaler.fit(stats, self.scaling, feature_names=names, unit_interval=likelihood.unit_interval,
                             passthrough=None if rows.layout is None else rows.layout.passthrough)
@@ -144,6 +149,7 @@ class BaseAutoEncoder(RoutedParamsMixin, GenerativeMixin, TransformerMixin, Base
         with seeded(model.seed, device):
             data = rows.training_data(scaler, device, to_device(encoded, device))
             model.net = self._build_net(model, device, built)
+            model.objective.missing = spec.missing_values  # rows with holes, or a corruption that makes them
             corruption = model.objective.corruption
             if corruption is not None:
                 zero = scaler.transform(np.zeros((1, rows.n_features)))[0]
@@ -155,8 +161,10 @@ class BaseAutoEncoder(RoutedParamsMixin, GenerativeMixin, TransformerMixin, Base
 
     def _continue(self, X, y) -> BaseAutoEncoder:
         model = self.model_
-        rows = self._rows(X, check_finite=True)
+        rows = validate_rows(self, X, reset=False, image_shape=model.image_shape, layout=model.layout, training=True)
         model.scaler.check_range(rows.stats(), unit_interval=model.likelihood.unit_interval)  # before any update
+        if rows.missing:  # from now on the loss counts observed entries only
+            model.objective.missing = True
         conditions = to_device(self._conditions(y, len(rows)), model.device)
         data = rows.training_data(model.scaler, model.device, conditions)
         model.net.set_params(lr=self.lr, max_epochs=self.max_epochs)
@@ -181,12 +189,14 @@ class BaseAutoEncoder(RoutedParamsMixin, GenerativeMixin, TransformerMixin, Base
 
     # -- building (fit and model files share it) ------------------------------------------
 
-    def _model_spec(self, n_features: int, image_shape: tuple[int, ...] | None, cond_features: int) -> ModelSpec:
+    def _model_spec(self, n_features: int, image_shape: tuple[int, ...] | None, cond_features: int,
+                    missing_values: bool = False, layout: ColumnLayout | None = None) -> ModelSpec:
         return ModelSpec(
             n_features=n_features, latent_dim=int(self.latent_dim), hidden_dims=check_hidden_dims(self.hidden_dims),
             activation=self.activation, variational=self._encoder_outputs_per_latent == 2,
             likelihood=self._likelihood_name(), latent_activation=getattr(self, "latent_activation", None),
-            cond_features=cond_features, image_shape=image_shape,
+            cond_features=cond_features, image_shape=image_shape, missing_values=missing_values,
+            column_slots=None if layout is None else tuple(layout.slots),
         )
 
     def _likelihood(self, layout: ColumnLayout | None) -> Likelihood:
@@ -217,7 +227,7 @@ class BaseAutoEncoder(RoutedParamsMixin, GenerativeMixin, TransformerMixin, Base
             self.architecture, self._routed("architecture"), spec,
             encoder_outputs=spec.latent_dim * self._encoder_outputs_per_latent, conditioner=self._conditioner(spec),
             options={**self._module_options(spec), "latent_activation": spec.latent_activation,
-                     **self._routed("module")},
+                     "missing_fill": spec.n_features if spec.missing_values else 0, **self._routed("module")},
         )
 
     # -- inference ----------------------------------------------------------------
@@ -284,29 +294,63 @@ class BaseAutoEncoder(RoutedParamsMixin, GenerativeMixin, TransformerMixin, Base
             )
         return self._as_output(model.decode(Z, self._conditions(y, len(Z))))
 
-    def reconstruct(self, X: ArrayLike, y: Condition = None) -> Output:
+    def reconstruct(self, X: ArrayLike, y: Condition = None, *, draw: bool = False,
+                    random_state: RandomState = None) -> Output:
         """Encode and decode X: ``inverse_transform(transform(X))`` in one pass.
 
-        Image input (n, C, H, W) gives images back; 2-D input gives rows.
+        Image input (n, C, H, W) gives images back; 2-D input gives rows.  A row's
+        missing entries (NaN) come back as what the model predicts from its
+        observed ones.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame
+        y : condition (conditional models) or None
+        draw : bool, default=False
+            Draw from the model's predictive distribution instead of returning
+            its mean: a VAE draws a code from q(z | x) and values from p(x | z);
+            an autoencoder adds noise with its training residuals' spread.
+            Categories are drawn from the softmax.
+        random_state : int, RandomState or None
+            Seeds the draws.
         """
         rows = self._rows(X)
         model = self.model_
-        out = model.run(model.reconstructed, self._scaled(rows), self._conditions(y, len(rows)))
-        return self._as_output(rows.like_input(model.scaler.inverse_transform(out)))
+        conditions = self._conditions(y, len(rows))
+        if not draw:
+            out = model.run(model.reconstructed, self._scaled(rows), conditions)
+            return self._as_output(rows.like_input(model.scaler.inverse_transform(out)))
+        rng = check_random_state(random_state)
+        codes = self._posterior_draw(X, y, rng)
+        values = model.likelihood.draw(model.decode(codes, conditions), rng, self._sigma(), model.scaler.scale)
+        return values if model.layout is None else model.layout.decode(values, rng)
+
+    def _posterior_draw(self, X, y, rng) -> np.ndarray:
+        """Codes for ``reconstruct(draw=True)``: an autoencoder's are its codes."""
+        return self.transform(X, y)
+
+    def _sigma(self):
+        return self._fitted().residual_scale
 
     def denoise(self, X: ArrayLike, y: Condition = None) -> Output:
         """Reconstruct (possibly corrupted) X; a denoising autoencoder returns clean data."""
         return self.reconstruct(X, y)
 
     def _errors(self, X, y, kind: str) -> np.ndarray:
-        """Per-term errors of X's reconstruction: ``"feature"`` errors or ``"score"`` terms (:mod:`skae.likelihoods`)."""
+        """Per-term errors of X's reconstruction: ``"feature"`` errors or ``"score"`` terms (:mod:`skae.likelihoods`).
+
+        Computed in float64 (the squared error of a value near float32's limit
+        overflows float32); NaN for missing entries.
+        """
         rows = self._rows(X)
         model = self.model_
         scale, likelihood = model.scaler.scale, model.likelihood
         terms = likelihood.feature_errors if kind == "feature" else likelihood.score_terms
 
         def errors(module, x, c):
-            return terms(x, module.decode(model.codes(module, x, c), c), scale)
+            out = module.decode(model.codes(module, x, c), c).double()
+            target, mask = observed(x.double())
+            return torch.where(likelihood.term_mask(mask) > 0, terms(target, out, scale), torch.nan)
 
         return model.run(errors, self._scaled(rows), self._conditions(y, len(rows)))
 
@@ -317,9 +361,12 @@ class BaseAutoEncoder(RoutedParamsMixin, GenerativeMixin, TransformerMixin, Base
         (``loss="mse"``) or the mean binary cross-entropy (``loss="bce"``).
         For a mixed-type table it is the training loss's balanced mean over
         columns (standardised squared errors, cross-entropies over log K; see
-        :mod:`skae.likelihoods`).
+        :mod:`skae.likelihoods`).  A row with missing entries is scored on its
+        observed ones: the mean over fewer terms, on the same scale as a
+        complete row's.
         """
-        return -self._errors(X, y, "score").mean(axis=1)
+        errors = self._errors(X, y, "score")
+        return -(np.nanmean(errors, axis=1) if np.isnan(errors).any() else errors.mean(axis=1))
 
     def feature_errors(self, X: ArrayLike, y: Condition = None) -> np.ndarray:
         """Per-sample, per-feature reconstruction errors in X's units, shape (n, n_features).

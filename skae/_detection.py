@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ._device import resolve_device
-from ._ensemble import FittedEnsemble
+from ._ensemble_model import FittedEnsemble
 from ._members import WrappedMembers
 from .data import Rows
 from .tabular import ColumnLayout
@@ -99,7 +99,7 @@ def fit_default_ensemble(rows: Rows, columns: list[np.ndarray], seeds: list[int]
     scaler = Scaler.fit(rows.stats(), "standard", passthrough=None if layout is None else layout.passthrough,
                         feature_names=None if layout is None else layout.slot_names)
     return FittedEnsemble.fit(rows, scaler, likelihood_for("mse", layout), columns, term_slots, seeds, device,
-                              missing_input=False)
+                              missing_input=bool(rows.missing))
 
 
 def p_values(calibration: np.ndarray, scores: np.ndarray) -> np.ndarray:

@@ -74,9 +74,9 @@ def kl_term(module, mean, log_var, c):
     return kl_standard_normal(mean, log_var)
 
 
-def iwae(module, likelihood: Likelihood, x, c, eps, mask=None):
+def iwae(module, likelihood: Likelihood, x, c, eps, mask=None, x_in=None):
     """log 1/K Σ_k p(x, z_k) / q(z_k | x) per sample, with z_k drawn from ``eps`` (K, n, L)."""
-    mean, log_var, z, log_px = elbo_terms(module, likelihood, x, c, eps, mask)
+    mean, log_var, z, log_px = elbo_terms(module, likelihood, x, c, eps, mask, x_in=x_in)
     prior_mean, prior_log_var = prior_params(module, c, mean)
     log_w = log_px + normal_log_density(z, prior_mean, prior_log_var) - normal_log_density(z, mean, log_var)
     return torch.logsumexp(log_w, dim=0) - math.log(eps.shape[0])

@@ -29,20 +29,25 @@ from .likelihoods import Likelihood
 from .spec import ModelSpec
 from .tabular import ColumnLayout
 
-__all__ = ["FittedAttributes", "FittedModel", "ModelBuilder", "TRAINING_CODES"]
+__all__ = ["FittedModel", "ModelBuilder", "TRAINING_CODES"]
 
 #: training rows whose codes are kept for the mixture samplers
 TRAINING_CODES = 5000
+#: reconstruction rounds that fill a row's missing entries for a model trained on complete rows
+FILL_ROUNDS = 3
 
 
 class ModelBuilder(Protocol):
     """What rebuilds a model from a file: the estimator whose parameters the model was fitted with."""
 
-    def _model_spec(self, n_features: int, image_shape: tuple[int, ...] | None, cond_features: int) -> ModelSpec: ...
+    def _model_spec(self, n_features: int, image_shape: tuple[int, ...] | None, cond_features: int,
+                    missing_values: bool = False, layout: ColumnLayout | None = None) -> ModelSpec: ...
 
     def _likelihood(self, layout: ColumnLayout | None) -> Likelihood: ...
 
     def _build_net(self, model: FittedModel, device: str, built_plugins=None) -> Any: ...
+
+    def _build_module(self, spec: ModelSpec) -> nn.Module: ...
 
 
 @dataclass(eq=False)
@@ -76,6 +81,9 @@ class FittedModel:
         The history of the run early stopping ended.
     training_codes, training_conditions : ndarray or None
         Codes (and encoded conditions) of up to ``TRAINING_CODES`` training rows.
+    residual_scale : ndarray or None
+        Per-slot standard deviation of those rows' reconstruction errors (scaled
+        units, observed entries): the spread an autoencoder's draws add.
     """
 
     params: dict[str, Any]
@@ -92,6 +100,7 @@ class FittedModel:
     selection_history: History | None = None
     training_codes: np.ndarray | None = None
     training_conditions: np.ndarray | None = None
+    residual_scale: np.ndarray | None = None
     samplers: dict[str, sampling.LatentSampler] = field(default_factory=dict, repr=False)
 
     # -- the trained parts ------------------------------------------------------------
@@ -125,10 +134,30 @@ class FittedModel:
         """``fn(module, *tensor_chunks)`` over row chunks of ``sources``, as numpy arrays."""
         return run_chunks(self.module, fn, *sources, device=self.device, dtype=dtype, chunk=chunk)
 
-    def codes(self, module, x, c):
-        """The codes ``transform`` returns: the encoder output (posterior mean for VAEs), after regularizers."""
+    def encoder_input(self, module, x, c):
+        """``x`` as the encoder takes it: missing entries (NaN) filled.
+
+        A model trained on rows with missing entries fills them itself (a
+        learned value per feature); one trained on complete rows gets them
+        filled by its own reconstruction, starting from the column mean and
+        repeated ``FILL_ROUNDS`` times, so the code reflects what the observed
+        entries imply.
+        """
+        missing = torch.isnan(x)
+        if module.missing_input or not bool(missing.any()):
+            return x
+        filled = torch.where(missing, torch.zeros((), dtype=x.dtype, device=x.device), x)
+        for _ in range(FILL_ROUNDS):
+            filled = torch.where(missing, self.decoded(module, self._codes(module, filled, c), c), x)
+        return filled
+
+    def _codes(self, module, x, c):
         codes = posterior_params(module, x, c)[0] if self.spec.variational else module.encode(x, c)
         return self.objective.transform_codes(codes, training=False)
+
+    def codes(self, module, x, c):
+        """The codes ``transform`` returns: the encoder output (posterior mean for VAEs), after regularizers."""
+        return self._codes(module, self.encoder_input(module, x, c), c)
 
     def decoded(self, module, z, c):
         """Decoder output in scaled units (probabilities for Bernoulli models and non-numeric columns)."""
@@ -190,6 +219,10 @@ class FittedModel:
         x, c = data.rows_at(idx)
         self.training_codes = self.run(self.codes, x, c)
         self.training_conditions = c
+        if not self.spec.variational:
+            decoded = self.run(self.decoded, self.training_codes, c, dtype=np.float64)
+            with np.errstate(invalid="ignore"):
+                self.residual_scale = np.sqrt(np.nan_to_num(np.nanmean(np.square(x - decoded), axis=0)))
         self.trained()
 
     # -- model files --------------------------------------------------------------------
@@ -215,8 +248,10 @@ class FittedModel:
             "history": self.net.history.to_list(),
             "training_codes": self.training_codes,
             "training_conditions": self.training_conditions,
+            "residual_scale": self.residual_scale,
             "net_overrides": refit,
             "missing": bool(objective.missing),
+            "missing_input": bool(self.spec.missing_values),
             "column_layout": None if self.layout is None else self.layout.to_state(),
             **({} if self.conditions is None else {"conditions": self.conditions.get_state()}),
         }
@@ -247,7 +282,8 @@ class FittedModel:
         if set(overrides) - {"early_stopping", "max_epochs"}:
             raise ValueError(f"unexpected net settings {sorted(overrides)}.")
         refit_epochs = None if not overrides else _int(overrides["max_epochs"], "max_epochs")
-        spec = builder._model_spec(len(mean), image_shape, 0 if conditions is None else conditions.n_features_out)
+        spec = builder._model_spec(len(mean), image_shape, 0 if conditions is None else conditions.n_features_out,
+                                   bool(state.get("missing_input", False)), layout)
         model = cls(
             params=dict(params), spec=spec, scaler=Scaler(mean, scale), likelihood=builder._likelihood(layout),
             seed=_int(state["seed"], "seed"), n_train=_int(state["n_train"], "n_train"), layout=layout,
@@ -261,6 +297,7 @@ class FittedModel:
                           stacklevel=5)
             target = "cpu"
         target = resolve_device(str(target))
+        _check_weights(builder, spec, state["module"])  # before anything the file declares is allocated
         with seeded(model.seed, target):  # weights are initialised, then overwritten: leave the user's RNG alone
             model.net = builder._build_net(model, target)
         model.objective.missing = bool(state.get("missing", False))
@@ -283,139 +320,29 @@ class FittedModel:
             if training_conditions.shape != (len(codes), spec.cond_features):
                 raise ValueError("training_conditions do not match the training codes.")
         model.training_codes, model.training_conditions = codes, training_conditions
+        residual = state.get("residual_scale")  # absent from files of skae before missing values
+        if residual is not None:
+            residual = np.asarray(residual, dtype=np.float64)
+            if residual.shape != (spec.n_features,):
+                raise ValueError("residual_scale does not match the feature count.")
+        model.residual_scale = residual
         return model
+
+
+def _check_weights(builder, spec: ModelSpec, weights) -> None:
+    """Raise unless the file's module tensors have the shapes the declared parameters give (built on no memory)."""
+    if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
+        raise ValueError("the module's weights are not a dict of tensors.")
+    with torch.device("meta"):
+        probe = builder._build_module(spec)
+    expected = {k: tuple(v.shape) for k, v in probe.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in weights.items()}
+    if expected != found:
+        wrong = sorted(set(expected) ^ set(found)) or [k for k in expected if expected[k] != found[k]]
+        raise ValueError(f"the module's weights do not match its declared parameters (first: {wrong[0]!r}).")
 
 
 def _int(value, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
         raise ValueError(f"{what} must be a non-negative int; got {value!r}.")
     return int(value)
-
-
-class FittedAttributes:
-    """The fitted attributes an estimator documents, as views of its one fitted value ``model_``, and model files."""
-
-    model_: FittedModel
-    #: conditional models fit a condition encoder and read a model-file entry for it
-    _conditional = False
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return "model_" in vars(self)
-
-    def _fitted(self) -> FittedModel:
-        from sklearn.utils.validation import check_is_fitted
-
-        check_is_fitted(self)
-        return self.model_
-
-    @property
-    def net_(self):
-        """The training net (skorch ``NeuralNet``: module, objective, optimizer, history)."""
-        return self._fitted().net
-
-    @property
-    def module_(self) -> nn.Module:
-        """The trained torch module (unwrapped from ``torch.compile``)."""
-        return self._fitted().module
-
-    @property
-    def history_(self) -> History:
-        """skorch's training history (one row per epoch)."""
-        return self._fitted().net.history
-
-    @property
-    def device_(self) -> str:
-        """The device the model lives on (the ``device`` parameter, resolved at fit or load)."""
-        return self._fitted().device
-
-    @property
-    def model_spec_(self) -> ModelSpec:
-        """What the fitted model is: feature and latent sizes, likelihood, image shape."""
-        return self._fitted().spec
-
-    @property
-    def scaler_(self) -> Scaler:
-        """The scaling done inside the model."""
-        return self._fitted().scaler
-
-    @property
-    def scaling_mean_(self) -> np.ndarray:
-        """Per-feature offset subtracted inside the model."""
-        return self._fitted().scaler.mean
-
-    @property
-    def scaling_scale_(self) -> np.ndarray:
-        """Per-feature divisor applied inside the model."""
-        return self._fitted().scaler.scale
-
-    @property
-    def image_shape_(self) -> tuple[int, ...] | None:
-        """(C, H, W) of one image, or None for 2-D data."""
-        return self._fitted().image_shape
-
-    @property
-    def column_layout_(self) -> ColumnLayout:
-        """A mixed-type table's column layout; absent (AttributeError) for numeric data."""
-        layout = self._fitted().layout
-        if layout is None:
-            raise AttributeError("column_layout_ is defined for models fitted on a table with categorical or "
-                                 "boolean columns")
-        return layout
-
-    @property
-    def selection_history_(self) -> History:
-        """With ``refit``: the history of the run early stopping ended; absent when no such run happened."""
-        history = self._fitted().selection_history
-        if history is None:
-            raise AttributeError("selection_history_ is defined when early stopping picked the epochs of a refit")
-        return history
-
-    @property
-    def training_codes_(self) -> np.ndarray | None:
-        """Codes of up to 5,000 training rows (what :meth:`sample`'s mixture is fitted to)."""
-        return self._fitted().training_codes
-
-    @property
-    def training_conditions_(self) -> np.ndarray | None:
-        """The encoded conditions of those rows (conditional models), else None."""
-        return self._fitted().training_conditions
-
-    # -- model files ----------------------------------------------------------------
-
-    def get_fitted_state(self) -> dict[str, Any]:
-        """The fitted model as plain values, numpy arrays and tensors.
-
-        This is the protocol :mod:`skae.persistence` writes to a model file and
-        :meth:`from_fitted_state` reads back: ``params`` (the parameters the
-        model was fitted with), the fitted attributes, the module's and the
-        objective's tensors, the corruption's prepared tensors, the history.
-        """
-        names = getattr(self, "feature_names_in_", None)
-        return {**self._fitted().to_state(), "n_features_in": int(self.n_features_in_),  # type: ignore[attr-defined]
-                "feature_names_in": None if names is None else [str(n) for n in names]}
-
-    @classmethod
-    def from_fitted_state(cls, state: dict[str, Any], device: str | None = None):
-        """Rebuild a fitted estimator from :meth:`get_fitted_state`'s output.
-
-        Parameters
-        ----------
-        state : dict
-        device : str or None
-            Where to put the weights; ``None`` means where they were trained,
-            or the CPU (with a warning) when that device is not available.
-
-        Raises
-        ------
-        ValueError, TypeError, KeyError
-            The state does not describe a model of this class.
-        """
-        estimator: Any = cls(**state["params"])
-        estimator._validate_params()
-        model = FittedModel.from_state(state, estimator, estimator.get_params(deep=False), device,
-                                       conditional=cls._conditional)
-        estimator.n_features_in_, names = model.check_input(state["n_features_in"], state["feature_names_in"])
-        if names is not None:
-            estimator.feature_names_in_ = names
-        estimator.model_ = model
-        return estimator

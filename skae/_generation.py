@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._fitted import FittedAttributes
+from ._attributes import FittedAttributes
 from ._typing import ArrayLike, Condition, Output, RandomState
 
 __all__ = ["GenerativeMixin"]
@@ -38,8 +38,9 @@ class GenerativeMixin(FittedAttributes):
             "prior": a VAE's prior N(0, I) (or the learned p(z | y)); an
             autoencoder has none.  "auto" is "mixture" (benchmarks/results_generative.md).
         draw : bool, default=False
-            Return decoder means (False) or draws from p(x | z) (VAEs): Gaussian
-            noise with scale σ0, or Bernoulli values.
+            Return decoder means (False) or draws from p(x | z): Gaussian noise
+            with the VAE's scale σ0 (an autoencoder's: its training residuals'
+            spread), or Bernoulli values.
 
         Returns
         -------
@@ -55,16 +56,9 @@ class GenerativeMixin(FittedAttributes):
         z = model.sampler(name).draw(n_samples, rng, conditions)
         means = model.decode(z, conditions)
         if draw:
-            if not model.spec.variational:
-                raise ValueError("draw=True draws from a VAE's p(x | z); an autoencoder has no likelihood to draw "
-                                 "from. Use draw=False (decoder means), or a VAE.")
-            means = model.likelihood.draw(means, rng, self._sigma(), model.scaler.scale)
+            means = model.likelihood.draw(means, rng, self._sigma(), model.scaler.scale)  # type: ignore[attr-defined]
         # categories of a mixed-type table are drawn from the decoder's softmax with the same rng
         return means if model.layout is None else model.layout.decode(means, rng)
-
-    def _sigma(self) -> np.ndarray | float:
-        """The decoder's σ0 in scaled units, for ``sample(draw=True)`` (VAEs)."""
-        return float("nan")
 
     def interpolate(self, x0: ArrayLike, x1: ArrayLike, n_steps: int = 10, y: Condition = None) -> np.ndarray:
         """Decode the latent path z_t = (1 − t) z0 + t z1, t in [0, 1].

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._ensemble import robust_location_scale
+from ._ensemble_model import robust_location_scale
 
 __all__ = ["Member", "WrappedMembers", "columns_of"]
 
@@ -96,9 +96,9 @@ class Member:
     @classmethod
     def from_state(cls, state: dict[str, Any], n_columns: int, device: str | None) -> Member:
         """The member :meth:`to_state` wrote; raises ValueError when the state does not describe one."""
-        from ._registry import FILE_CLASSES, estimator_factory
+        from ._registry import estimator_factory
 
-        if state["class"] not in FILE_CLASSES or state["class"] == "AutoEncoderOutlierDetector":
+        if state["class"] not in ("AutoEncoder", "VAE"):
             raise ValueError(f"unknown member class {state['class']!r}.")
         factory: Any = estimator_factory(state["class"])
         estimator = factory.from_fitted_state(state["state"], device)

@@ -14,13 +14,14 @@ LOCATIONS = {
     "BetaVAE": "skae.vae",
     "ConditionalVAE": "skae.conditional",
     "AutoEncoderOutlierDetector": "skae.outlier",
+    "AutoEncoderImputer": "skae.impute",
 }
 
 #: names the command line accepts for ``--estimator``
-ESTIMATOR_NAMES = tuple(LOCATIONS)
+ESTIMATOR_NAMES = tuple(name for name in LOCATIONS if name != "AutoEncoderImputer")
 
 #: classes a model file may name (``BetaVAE`` builds a ``VAE``)
-FILE_CLASSES = ("AutoEncoder", "VAE", "ConditionalVAE", "AutoEncoderOutlierDetector")
+FILE_CLASSES = ("AutoEncoder", "VAE", "ConditionalVAE", "AutoEncoderOutlierDetector", "AutoEncoderImputer")
 
 
 def estimator_factory(name: str) -> Callable:

@@ -7,6 +7,9 @@ of squared deviations, and blocks are merged exactly.  An array in memory and
 the same array streamed from disk go through the same blocks, so they get the
 same statistics; a column offset far from zero (1e8 + N(0, 1)) keeps its
 variance, which the one-pass ``E[x²] − E[x]²`` loses to cancellation.
+
+Missing entries (NaN) are left out: each column has its own count of observed
+entries, and a slice without NaN takes the plain path.
 """
 
 from __future__ import annotations
@@ -24,28 +27,31 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 @dataclass(frozen=True)
 class ColumnStats:
-    """Count, mean, sum of squared deviations (``m2``), minimum and maximum per column."""
+    """Count of observed entries, mean, sum of squared deviations (``m2``), minimum and maximum per column."""
 
-    n: int
+    n: np.ndarray
     mean: np.ndarray
     m2: np.ndarray
     min: np.ndarray
     max: np.ndarray
 
     def merge(self, other: ColumnStats) -> ColumnStats:
-        if self.n == 0:
-            return other
+        """The statistics of both sets of rows (Chan et al.'s pairwise update, per column)."""
         n = self.n + other.n
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             delta = other.mean - self.mean
             mean = self.mean + delta * (other.n / n)
             m2 = self.m2 + other.m2 + np.square(delta) * (self.n * other.n / n)
-        return ColumnStats(n, mean, m2, np.minimum(self.min, other.min), np.maximum(self.max, other.max))
+        if (self.n == 0).any() or (other.n == 0).any():  # a column one side never observed
+            mean = np.where(self.n == 0, other.mean, np.where(other.n == 0, self.mean, mean))
+            m2 = np.where(self.n == 0, other.m2, np.where(other.n == 0, self.m2, m2))
+        return ColumnStats(n, mean, m2, np.fmin(self.min, other.min), np.fmax(self.max, other.max))
 
     @property
     def var(self) -> np.ndarray:
-        """Population variance per column."""
-        return self.m2 / self.n
+        """Population variance per column (of its observed entries)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.m2 / self.n
 
 
 def column_stats(blocks: Iterable[np.ndarray]) -> ColumnStats:
@@ -62,7 +68,11 @@ def column_stats(blocks: Iterable[np.ndarray]) -> ColumnStats:
         block = np.asarray(block)
         if shift is None:
             with np.errstate(over="ignore", invalid="ignore"):
-                shift = np.asarray(block[: min(len(block), 4096)], dtype=np.float64).mean(0)
+                head = np.asarray(block[: min(len(block), 4096)], dtype=np.float64)
+                shift = head.mean(0)
+                if np.isnan(shift).any():  # missing entries: the observed ones' mean
+                    counts = (~np.isnan(head)).sum(0)
+                    shift = np.where(counts > 0, np.nansum(head, 0) / np.maximum(counts, 1), 0.0)
             shift = np.where(np.isfinite(shift), shift, 0.0)
         step = max(16, (1 << 17) // max(block.shape[1], 1))
         for start in range(0, len(block), step):
@@ -80,9 +90,29 @@ def _slice_stats(part: np.ndarray, shift: np.ndarray, buffer: np.ndarray) -> Col
     with np.errstate(over="ignore", invalid="ignore"):
         np.subtract(part, shift, out=buffer)
         mean = buffer.sum(0) / len(part)
+        if np.isnan(mean).any() and np.isnan(buffer).any():
+            return _observed_stats(part, buffer)
         buffer -= mean
         m2 = np.einsum("ij,ij->j", buffer, buffer)
-    return ColumnStats(len(part), mean, m2, part.min(0).astype(np.float64), part.max(0).astype(np.float64))
+    n = np.full(len(mean), len(part), dtype=np.int64)
+    return ColumnStats(n, mean, m2, part.min(0).astype(np.float64), part.max(0).astype(np.float64))
+
+
+def _observed_stats(part: np.ndarray, buffer: np.ndarray) -> ColumnStats:
+    """The statistics of a slice's observed entries (``buffer`` holds ``part - shift``, NaN where missing)."""
+    observed = ~np.isnan(buffer)
+    n = observed.sum(0)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        np.copyto(buffer, 0.0, where=~observed)
+        mean = buffer.sum(0) / n
+        buffer -= mean
+        np.copyto(buffer, 0.0, where=~observed)
+        m2 = np.einsum("ij,ij->j", buffer, buffer)
+        low = np.where(observed, part, np.inf).min(0).astype(np.float64)
+        high = np.where(observed, part, -np.inf).max(0).astype(np.float64)
+    empty = n == 0
+    return ColumnStats(n, np.where(empty, 0.0, mean), np.where(empty, 0.0, m2), np.where(empty, np.nan, low),
+                       np.where(empty, np.nan, high))
 
 
 def _merge(stats: ColumnStats | None, part: ColumnStats) -> ColumnStats:
@@ -131,6 +161,10 @@ class Scaler:
             "standard": the numeric columns of a table are in unrelated units.
         """
         names = list(feature_names) if feature_names is not None else None
+        if (stats.n == 0).any():
+            j = int(np.flatnonzero(stats.n == 0)[0])
+            raise ValueError(f"X's column {j}{f' ({names[j]!r})' if names else ''} has no observed value: nothing "
+                             "can be learnt about it. Drop it, or impute it from another source.")
         keep = np.zeros(len(stats.mean), dtype=bool) if passthrough is None else np.asarray(passthrough, dtype=bool)
         mixed = bool(keep.any())
         scaling_param = mode
@@ -209,6 +243,15 @@ class Scaler:
         Xs = np.subtract(X, self.mean.astype(dtype), dtype=dtype)
         Xs /= self.scale.astype(dtype)
         return Xs
+
+    def transform_float32(self, X: np.ndarray, block: int = 16384) -> np.ndarray:
+        """``transform(X)`` cast to float32, computed block by block: no full-size float64 copy of X."""
+        if X.dtype == np.float32 or self.is_identity:
+            return np.asarray(self.transform(X), dtype=np.float32)
+        out = np.empty(X.shape, dtype=np.float32)
+        for start in range(0, len(X), block):
+            out[start:start + block] = self.transform(X[start:start + block])
+        return out
 
     @property
     def needs_precise_centring(self) -> bool:

@@ -85,9 +85,10 @@ def _check_columns(frame, path: str) -> None:
             f"{path}: column(s) {bad} have dtype {frame[bad[0]].dtype}, which skae cannot model (it takes numeric, "
             "categorical and boolean columns). Leave them out with --drop, or choose the features with --columns."
         )
-    missing = [c for c in frame.columns if frame[c].isna().any()]
+    missing = [f"{c} ({int(frame[c].isna().sum())})" for c in frame.columns if frame[c].isna().any()]
     if missing:
-        raise CLIError(f"{path}: column(s) {missing} have missing values; impute or drop those rows first.")
+        print(f"skae: missing values in {', '.join(missing)}: the model learns from the observed entries.",
+              file=sys.stderr)
     categorical = [f"{c} ({frame[c].nunique()} categories)" for c, k in kinds.items() if k == "categorical"]
     if categorical:
         print(f"skae: modelling {', '.join(categorical)} as categorical; if one is an id or a label, leave it "

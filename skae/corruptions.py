@@ -17,11 +17,14 @@ import torch
 from .hookspecs import hookimpl
 from .spec import ModelSpec
 
-__all__ = ["Corruption", "GaussianNoise", "Masking", "SaltAndPepper"]
+__all__ = ["Corruption", "GaussianNoise", "Masking", "MissingEntries", "SaltAndPepper"]
 
 
 class Corruption:
     """Base class: the corruption rate of each batch is drawn uniformly from ``[p_min, p_max]``."""
+
+    #: the corruption hides entries as missing (NaN): the model is built to take missing entries
+    missing = False
 
     def __init__(self, p_min: float = 0.1, p_max: float | None = None):
         self.p_min = p_min
@@ -106,8 +109,45 @@ class SaltAndPepper(Corruption):
         return torch.where(u < p, value, x)
 
 
+class MissingEntries(Corruption):
+    """Hide a fraction p of the entries as missing; the model learns to fill them from the others.
+
+    The denoising autoencoder of multiple imputation (MIDAS: Lall & Robinson,
+    "The MIDAS touch", Political Analysis 2022): the encoder sees the row with
+    extra entries missing, the loss still scores them against their observed
+    values.  A table's categorical column is hidden whole.
+
+    Parameters
+    ----------
+    p_min, p_max : float, default=0.5, None
+        The fraction is drawn uniformly from [p_min, p_max] per batch.
+    """
+
+    missing = True
+
+    def __init__(self, p_min: float = 0.5, p_max: float | None = None):
+        super().__init__(p_min, p_max)
+
+    def check(self, spec):
+        super().check(spec)
+        self.columns = spec.column_slots
+        self._slot_column: torch.Tensor | None = None
+
+    def __call__(self, x):
+        rate = self.rate(x)
+        if self.columns is None:
+            hide = torch.rand_like(x) < rate
+        else:
+            if self._slot_column is None or self._slot_column.device != x.device:
+                index = [j for j, (start, stop) in enumerate(self.columns) for _ in range(start, stop)]
+                self._slot_column = torch.as_tensor(index, device=x.device)
+            hide = (torch.rand(x.shape[0], len(self.columns), device=x.device, dtype=x.dtype) < rate)[:, self._slot_column]
+        return torch.where(hide, torch.full((), float("nan"), dtype=x.dtype, device=x.device), x)
+
+
 @hookimpl
 def skae_register_corruptions(register):
     register("gaussian", GaussianNoise)
     register("masking", Masking)
     register("salt_and_pepper", SaltAndPepper)
+    register("missing", MissingEntries)

@@ -9,6 +9,11 @@ works with a :class:`Rows`, whichever X was:
 * image arrays ``(n, C, H, W)`` or ``(n, H, W)``, seen as flat rows of C·H·W values;
 * a DataFrame with categorical or boolean columns, encoded by :mod:`skae.tabular`.
 
+Missing entries (NaN, ``None``, ``pd.NA``) are kept as NaN in the values: the
+statistics count observed entries only, and the models treat NaN as "missing"
+(:mod:`skae.likelihoods`).  Infinity is refused.  A row with every entry
+missing is an error, and so is a column with no observed value at fit.
+
 :class:`Rows` gives the column statistics (streamed, see :mod:`skae._scaling`),
 the training dataset, scaled row chunks for inference, and outputs shaped like
 the input (images stay images).
@@ -29,7 +34,7 @@ from ._scaling import ColumnStats, Scaler, column_stats
 from ._training_data import BLOCK_ROWS, StreamingData, TensorData, read_rows
 from .tabular import ColumnLayout, is_mixed_frame
 
-__all__ = ["Rows", "ScaledRows", "fit_image_shape", "take_rows", "validate_rows"]
+__all__ = ["Rows", "ScaledRows", "check_values", "fit_image_shape", "take_rows", "validate_rows"]
 
 _FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -49,8 +54,10 @@ class Rows:
     """
 
     def __init__(self, values: np.ndarray, *, on_disk: bool, input_shape: tuple[int, ...],
-                 layout: ColumnLayout | None = None):
+                 layout: ColumnLayout | None = None, missing: bool | None = None):
         self.values, self.on_disk, self.input_shape, self.layout = values, on_disk, input_shape, layout
+        #: the values hold NaN for missing entries (None: not known without reading them, a memmap)
+        self.missing = missing
 
     @property
     def n_samples(self) -> int:
@@ -71,19 +78,22 @@ class Rows:
         return np.dtype(np.float32) if self.values.dtype == np.float32 else np.dtype(np.float64)
 
     def blocks(self, size: int | None = None) -> Iterator[np.ndarray]:
-        """Consecutive blocks of raw rows; blocks read from disk are checked for NaN/inf."""
+        """Consecutive blocks of raw rows; blocks read from disk are checked for infinity and empty rows."""
         size = size or BLOCK_ROWS
         for start in range(0, self.n_samples, size):
             if self.on_disk:
                 block = read_rows(self.values, start, start + size)
-                _check_finite_block(block, start)
+                check_values(block, start)
             else:
                 block = self.values[start:start + size]
             yield block
 
     def stats(self) -> ColumnStats:
-        """Per-feature count, mean, variance, min and max, merged over blocks."""
-        return column_stats(self.blocks())
+        """Per-feature count of observed entries, mean, variance, min and max, merged over blocks."""
+        stats = column_stats(self.blocks())
+        if self.missing is None:
+            self.missing = bool((stats.n < self.n_samples).any())
+        return stats
 
     def scaled(self, scaler: Scaler, unit_interval: bool = False) -> ScaledRows:
         """The rows seen through ``scaler``, scaled one slice at a time (for inference).
@@ -101,7 +111,7 @@ class Rows:
                 return np.asarray(scaler.transform(raw), dtype=np.float32)
 
             return StreamingData(self.values, scale, device, conditions)
-        x = torch.as_tensor(np.asarray(scaler.transform(self.values), dtype=np.float32), device=device)
+        x = torch.as_tensor(scaler.transform_float32(self.values), device=device)
         return TensorData(x, conditions)
 
     def like_input(self, rows: np.ndarray) -> np.ndarray:
@@ -118,9 +128,10 @@ class ScaledRows:
     float32 batch to :meth:`finish`, which scales it in place and checks it:
     scaling after the layout saves a pass over the data.  A column whose mean is
     large against its scale is centred in the input's precision before anything
-    is cast to float32 (:attr:`Scaler.needs_precise_centring`).  NaN/inf are
-    reported here with their row number, so inference needs no separate pass
-    over X; ``dtype`` is the dtype results are returned in (the input's).
+    is cast to float32 (:attr:`Scaler.needs_precise_centring`).  Infinity and
+    rows with every entry missing are reported here with their row number, so
+    inference needs no separate pass over X (NaN, a missing entry, goes on to
+    the model); ``dtype`` is the dtype results are returned in (the input's).
     """
 
     def __init__(self, rows: Rows, scaler: Scaler, unit_interval: bool = False):
@@ -136,7 +147,7 @@ class ScaledRows:
         block = read_rows(self.rows.values, start, stop) if self.rows.on_disk else self.rows.values[start:stop]
         if self.rows.on_disk or self.precise:
             with np.errstate(invalid="ignore"):
-                _check_finite_block(block, start)
+                check_values(block, start)
         block = np.asarray(block)
         if block.dtype not in (np.float32, np.float64):
             block = block.astype(np.float64)
@@ -146,17 +157,20 @@ class ScaledRows:
         """Scale the laid-out float32 ``batch`` of rows ``raw`` in place and check it."""
         with np.errstate(over="ignore", invalid="ignore"):
             self.scaler.scale_float32_(batch, centred=self.precise)
-            finite = np.isfinite(batch.sum()) or np.isfinite(batch).all()
-        if not finite:
-            _check_finite_block(raw, start)
+            complete = np.isfinite(batch.sum())
+        if not complete:
+            check_values(raw, start)  # infinity in X, or rows with nothing observed
             with np.errstate(over="ignore", invalid="ignore"):
-                bad = int(np.flatnonzero(~np.isfinite(batch).all(axis=0))[0])
-            raise ValueError(
-                f"X's column {bad} reaches {np.abs(np.asarray(raw[:, bad], dtype=np.float64)).max():.3g}, beyond "
-                "float32 after the fitted scaling (the network computes in float32). Rescale or clip that column."
-            )
+                overflow = np.isinf(batch).any(axis=0)
+            if overflow.any():  # finite in X, beyond float32 once scaled
+                bad = int(np.flatnonzero(overflow)[0])
+                raise ValueError(
+                    f"X's column {bad} reaches {np.nanmax(np.abs(np.asarray(raw[:, bad], dtype=np.float64))):.3g}, "
+                    "beyond float32 after the fitted scaling (the network computes in float32). Rescale or clip "
+                    "that column."
+                )
         if self.unit_interval and len(raw):
-            lo, hi = float(batch.min()), float(batch.max())  # padding rows sit at the image of 0
+            lo, hi = float(np.nanmin(batch)), float(np.nanmax(batch))  # padding rows sit at the image of 0
             if lo < 0 or hi > 1:
                 self.unit_interval = False  # once per call
                 warnings.warn(
@@ -169,7 +183,8 @@ class ScaledRows:
 
 
 def validate_rows(estimator, X, *, reset: bool, image_shape: tuple[int, ...] | None = None,
-                  layout: ColumnLayout | None = None, check_finite: bool = True) -> Rows:
+                  layout: ColumnLayout | None = None, check_finite: bool = True, training: bool = False,
+                  handle_unknown: str | None = None) -> Rows:
     """Validate X for ``estimator`` and return its rows.
 
     Parameters
@@ -186,8 +201,13 @@ def validate_rows(estimator, X, *, reset: bool, image_shape: tuple[int, ...] | N
     layout : ColumnLayout or None
         With ``reset=False``: the fitted layout X must follow (None: numeric data).
     check_finite : bool
-        False leaves NaN/inf to be found where the rows are read
-        (:class:`ScaledRows` does it for inference).
+        False leaves infinity and empty rows to be found where the rows are
+        read (:class:`ScaledRows` does it for inference).
+    training : bool
+        The rows are trained on: a table's unknown categories (with
+        ``handle_unknown="ignore"``) become missing entries (:meth:`ColumnLayout.encode`).
+    handle_unknown : {"error", "ignore"} or None
+        For a table's unknown categories; None: the estimator's ``handle_unknown``.
     """
     owner = type(estimator).__name__
     if reset:
@@ -200,21 +220,47 @@ def validate_rows(estimator, X, *, reset: bool, image_shape: tuple[int, ...] | N
     if layout is not None:
         layout.check_columns(X, owner)
         validate_data(estimator, X, reset=reset, skip_check_array=True)
-        values = layout.encode(X, getattr(estimator, "handle_unknown", "error"))
-        return Rows(values, on_disk=False, input_shape=values.shape, layout=layout)
+        unknown = str(handle_unknown or getattr(estimator, "handle_unknown", "error"))
+        values = layout.encode(X, unknown, training=training or reset)
+        return _checked(Rows(values, on_disk=False, input_shape=values.shape, layout=layout), reset, layout.names)
     if isinstance(X, np.memmap):
         if X.ndim != 2:
             raise ValueError(
                 f"A numpy.memmap X must be 2-D (n_samples, n_features); got shape {X.shape}. "
                 "Store images flattened, with architecture__image_shape=(C, H, W)."
             )
-        # shape, dtype and feature count from the first rows; NaN/inf where blocks are read
-        validate_data(estimator, read_rows(X, 0, 2), dtype=_FLOAT_DTYPES, reset=reset)
+        # shape, dtype and feature count from the first rows; infinity and empty rows where blocks are read
+        validate_data(estimator, read_rows(X, 0, 2), dtype=_FLOAT_DTYPES, reset=reset, ensure_all_finite=False)
         return Rows(X, on_disk=True, input_shape=X.shape)
     shape = tuple(getattr(X, "shape", ()))
     flat = _flatten_images(X, image_shape, owner)
-    values = validate_data(estimator, flat, dtype=_FLOAT_DTYPES, reset=reset, ensure_all_finite=check_finite)
-    return Rows(values, on_disk=False, input_shape=shape if len(shape) >= 3 else values.shape)
+    values = validate_data(estimator, flat, dtype=_FLOAT_DTYPES, reset=reset, ensure_all_finite=False)
+    rows = Rows(values, on_disk=False, input_shape=shape if len(shape) >= 3 else values.shape)
+    return _checked(rows, reset, getattr(estimator, "feature_names_in_", None)) if check_finite else rows
+
+
+def _checked(rows: Rows, reset: bool, names) -> Rows:
+    """``rows`` with ``missing`` set, after refusing infinity, empty rows and (at fit) empty columns."""
+    values = rows.values
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = values.sum()  # one pass: finite means no NaN and no infinity (sklearn's own first check)
+    rows.missing = False
+    if not np.isfinite(total):
+        check_values(values, 0)
+        rows.missing = bool(np.isnan(values).any())
+    if rows.missing and reset and len(values):
+        empty = np.flatnonzero(np.isnan(values).all(axis=0))
+        if len(empty):
+            j = int(empty[0])
+            name = f" ({names[j]!r})" if names is not None and rows.layout is None else ""
+            raise ValueError(
+                f"X's column {j}{name} has no observed value: nothing can be learnt about it. Drop it "
+                "(a ColumnTransformer or df.dropna(axis=1, how='all')), or impute it from another source."
+                if rows.layout is None else
+                f"X's column {rows.layout.slot_names[j].split('=')[0]!r} has no observed value: nothing can be "
+                "learnt about it. Drop it (df.dropna(axis=1, how='all'))."
+            )
+    return rows
 
 
 def fit_image_shape(X, architecture: Any, architecture_params: dict[str, Any]) -> tuple[int, ...] | None:
@@ -268,13 +314,21 @@ def take_rows(X, mask: np.ndarray):
     return np.asarray(X)[mask] if not isinstance(X, np.memmap) else np.asarray(X[np.flatnonzero(mask)])
 
 
-def _check_finite_block(block: np.ndarray, start: int) -> None:
+def check_values(block: np.ndarray, start: int) -> None:
+    """Refuse infinity and rows with every entry missing (NaN) in ``block``, whose first row is row ``start``."""
     with np.errstate(invalid="ignore"):
-        finite = np.isfinite(block)
-    if not finite.all():
-        bad = int(np.flatnonzero(~finite.all(axis=1))[0])
-        what = "NaN" if np.isnan(block[bad]).any() else "infinity"
+        infinite = np.isinf(block)
+    if infinite.any():
+        bad = int(np.flatnonzero(infinite.any(axis=1))[0])
         raise ValueError(
-            f"Input X contains {what} (first in row {bad + start}). Impute or drop those rows "
-            "(e.g. sklearn.impute.SimpleImputer)."
+            f"Input X contains infinity (first in row {bad + start}). Replace it (by NaN, which skae treats as "
+            "missing, or by a large finite value) or drop those rows."
         )
+    if block.ndim == 2 and block.shape[1]:
+        empty = np.isnan(block).all(axis=1)
+        if empty.any():
+            rows = (np.flatnonzero(empty)[:5] + start).tolist()
+            raise ValueError(
+                f"X has rows with every entry missing (rows {rows}{' ...' if empty.sum() > 5 else ''}): "
+                "there is nothing to encode. Drop them (e.g. df.dropna(how='all'))."
+            )

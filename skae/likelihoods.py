@@ -299,5 +299,5 @@ def likelihood_for(name: str, layout=None) -> Likelihood:
                 "their own likelihoods beside squared error / a Gaussian for the numeric columns. Use the default "
                 "loss / likelihood."
             )
-        return MixedColumns(layout.kinds, layout.slots, name)
+        return MixedColumns(layout.model_kinds, layout.slots, name)
     return CrossEntropy(name) if unit_interval else SquaredError(name)

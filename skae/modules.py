@@ -229,6 +229,10 @@ class AutoEncoderModule(nn.Module):
         exactly (a constant pixel) would otherwise drive its likelihood to infinity.
     prior : nn.Module or None
         Conditional prior network ``c -> (mean, log_var)`` of a conditional VAE.
+    missing_fill : int
+        For models trained on rows with missing entries: the number of input
+        features, each of which gets a learned value that replaces its missing
+        entries (NaN) before encoding (0 = no missing entries expected).
     """
 
     def __init__(
@@ -241,6 +245,7 @@ class AutoEncoderModule(nn.Module):
         learn_sigma0: bool | str = False,
         n_features: int | None = None,
         prior: nn.Module | None = None,
+        missing_fill: int = 0,
     ):
         super().__init__()
         self.encoder = encoder
@@ -258,8 +263,9 @@ class AutoEncoderModule(nn.Module):
         else:
             self.log_sigma0 = None
         self.prior = prior
-        #: the encoder takes the values with missing entries filled and the observed mask beside them
-        self.missing_input = False
+        #: the encoder takes rows with NaN for missing entries and fills them with ``fill``
+        self.missing_input = bool(missing_fill)
+        self.fill = nn.Parameter(torch.zeros(int(missing_fill))) if missing_fill else None
 
     def log_scale(self) -> torch.Tensor | None:
         """log σ0 of the Gaussian decoder, a learned scale kept above ``SIGMA_FLOOR``; None without one."""
@@ -270,6 +276,8 @@ class AutoEncoderModule(nn.Module):
         return self.log_sigma0
 
     def encode(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        if self.fill is not None:  # learned per-feature values in place of missing entries (scaled units)
+            x = torch.where(torch.isnan(x), self.fill.to(x.dtype), x)
         h = self.encoder(x, c)
         if self.latent_activation is not None:
             h = self.latent_activation(h)

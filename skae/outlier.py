@@ -160,6 +160,11 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing entries; infinity is refused
+        return tags
+
     # -- fitting ------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -266,7 +271,8 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
     def _rows(self, X) -> Rows:
         model = self._fitted()
         # the default ensemble finds NaN/inf as it scales chunks; members around an estimator get checked arrays
-        return validate_rows(self, X, reset=False, layout=model.layout,
+        # a category not seen in fit is what a detector must score (as the least likely category: high)
+        return validate_rows(self, X, reset=False, layout=model.layout, handle_unknown="ignore",
                              check_finite=isinstance(model.members, WrappedMembers))
 
     def member_scores(self, X: ArrayLike) -> np.ndarray:

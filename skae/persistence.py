@@ -20,7 +20,10 @@ never runs code from the file; every malformed file raises
 Only parameters that are JSON values (not callables, classes or callback
 objects) can be stored; others raise a ``ValueError`` at ``save`` naming them.
 Files are written next to their destination and renamed into place, so a
-failed or interrupted save leaves an earlier file at that path intact.
+failed or interrupted save leaves an earlier file at that path intact.  A new
+file gets the mode the umask allows (as ``open`` would give it), a replaced
+file keeps its mode, and saving through a symbolic link writes the file it
+points to.
 """
 
 from __future__ import annotations
@@ -143,6 +146,8 @@ def save(estimator, path: str | os.PathLike) -> None:
     if name not in FILE_CLASSES or estimator_factory(name) is not type(estimator):
         raise TypeError(f"skae.save stores skae estimators ({list(FILE_CLASSES)}); got {name}.")
     path = os.fspath(path)
+    if os.path.islink(path):  # write the file the link points to; the link stays a link
+        path = os.path.realpath(path)
     directory = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise IsADirectoryError(f"Cannot save the model to {path!r}: it is a directory; give a file name.")
@@ -153,6 +158,7 @@ def save(estimator, path: str | os.PathLike) -> None:
               "sha256": _digest({"class": name, "state": state})}
     fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     try:
+        os.chmod(tmp, _file_mode(path))  # mkstemp creates 0600: the renamed file would keep it
         with os.fdopen(fd, "wb") as f:
             torch.save(record, f)
             f.flush()
@@ -162,6 +168,16 @@ def save(estimator, path: str | os.PathLike) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _file_mode(path: str) -> int:
+    """The mode ``path`` keeps (an existing file's), or the one a new file gets under the umask."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def load(path: str | os.PathLike, device: str | None = None):

@@ -36,6 +36,13 @@ class ModelSpec:
         Width of the encoded condition (0 for unconditional models).
     image_shape : tuple (C, H, W) or None
         Shape of one image for image architectures.
+    missing_values : bool
+        The model trains on rows with missing entries (NaN): its encoder fills
+        them with a learned value, and its loss counts observed entries only.
+    column_slots : tuple of (start, stop) or None
+        For a table with categorical columns: each original column's encoded
+        slots (a categorical column spans its one-hot slots); None for arrays,
+        where every slot is a column.
     """
 
     n_features: int
@@ -47,3 +54,5 @@ class ModelSpec:
     latent_activation: str | None = None
     cond_features: int = 0
     image_shape: tuple[int, ...] | None = None
+    missing_values: bool = False
+    column_slots: tuple[tuple[int, int], ...] | None = None

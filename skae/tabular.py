@@ -1,27 +1,40 @@
-"""Mixed-type tables: numeric, categorical and boolean columns in one autoencoder.
+"""Mixed-type tables: numeric, categorical, boolean and datetime columns in one autoencoder.
 
-A DataFrame with categorical (object, string or category dtype) or boolean
-columns is laid out as one numeric matrix, column by column in the table's order:
+A DataFrame with categorical (object, string or category dtype), boolean or
+datetime columns is laid out as one numeric matrix, column by column in the
+table's order:
 
 * a numeric column keeps one slot (standardised by the estimator's scaler);
-* a categorical column with K categories seen in training becomes K one-hot
-  slots.  A one-hot vector into the first dense layer *is* an embedding lookup
-  (the layer's weight columns are the embedding vectors), so one-hot input costs
-  no generality; its decoder slots are the logits of a softmax over the K
-  categories;
+  ``decimal.Decimal`` values (what ``read_sql`` / ``read_parquet`` give for
+  DECIMAL columns) are numbers;
+* a datetime column (``datetime64``, or ``datetime.date`` / ``datetime`` objects)
+  keeps one slot, in seconds since 1970, and comes back as the same dtype;
+* a categorical column with K categories becomes K one-hot slots.  A one-hot
+  vector into the first dense layer *is* an embedding lookup (the layer's
+  weight columns are the embedding vectors), so one-hot input costs no
+  generality; its decoder slots are the logits of a softmax over the K
+  categories.  A ``category`` dtype keeps all its categories and their order;
+  other columns take the values seen in fit, matched by their text when those
+  are strings (a CSV column of '1', '2', 'x' still matches a later file whose
+  pandas reads 1 and 2 as numbers);
 * a boolean column becomes one 0/1 slot whose decoder output is a logit.
 
-The reconstruction term of each original column is then its own likelihood
-(:class:`skae.likelihoods.MixedColumns`): squared error (or a Gaussian) for
-numeric columns, the softmax cross-entropy for categorical ones, the binary
-cross-entropy for booleans.
+Missing entries (NaN, None, ``pd.NA``, ``NaT``) become NaN in every slot of
+their column: the models then skip them (:mod:`skae.likelihoods`).
 
-:class:`ColumnLayout` does the encoding and decoding; the likelihood reads only
-its ``kinds`` and ``slots`` (index lists, no pandas).
+The reconstruction term of each original column is its own likelihood
+(:class:`skae.likelihoods.MixedColumns`): squared error (or a Gaussian) for
+numeric and datetime columns, the softmax cross-entropy for categorical ones,
+the binary cross-entropy for booleans.  :class:`ColumnLayout` does the encoding
+and decoding; the likelihood reads only its ``kinds`` and ``slots``.
 """
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import numbers
+import warnings
 from typing import Any
 
 import numpy as np
@@ -29,18 +42,40 @@ import pandas as pd
 
 from .likelihoods import BOOLEAN, CATEGORICAL, NUMERIC
 
-__all__ = ["ColumnLayout", "column_kind", "is_mixed_frame"]
+__all__ = ["DATETIME", "ColumnLayout", "column_kind", "is_mixed_frame"]
+
+#: a datetime column: modelled as a number (seconds since 1970), returned as datetimes
+DATETIME = "datetime"
+_KINDS = (NUMERIC, CATEGORICAL, BOOLEAN, DATETIME)
+_EPOCH = pd.Timestamp("1970-01-01")
 
 
 def column_kind(series: pd.Series) -> str | None:
-    """"numeric", "categorical" or "boolean": how skae models a column; None for a dtype it cannot model."""
+    """How skae models a column: "numeric", "categorical", "boolean" or "datetime"; None if it cannot.
+
+    Decided from the dtype, and for object columns from the values: Decimals are
+    numbers, dates and datetimes are datetimes, anything else is a category.
+    """
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return BOOLEAN
+    if pd.api.types.is_complex_dtype(dtype):
+        return None
     if pd.api.types.is_numeric_dtype(dtype):
         return NUMERIC
-    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(dtype) \
-            or pd.api.types.is_string_dtype(dtype):
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return DATETIME
+    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype) and not \
+            pd.api.types.is_object_dtype(dtype):
+        return CATEGORICAL
+    if pd.api.types.is_object_dtype(dtype):
+        values = series.dropna()
+        if len(values) and all(isinstance(v, decimal.Decimal) for v in values):
+            return NUMERIC
+        if len(values) and all(isinstance(v, (datetime.date, np.datetime64)) for v in values):
+            return DATETIME
+        if any(isinstance(v, (complex, np.complexfloating)) for v in values):
+            return None
         return CATEGORICAL
     return None
 
@@ -51,13 +86,32 @@ def _kind(series: pd.Series) -> str:
         return kind
     raise TypeError(
         f"Column {series.name!r} has dtype {series.dtype}, which skae cannot model: it takes numeric, categorical "
-        "(object, string, category) and boolean columns. Convert it (e.g. a date to numbers) or drop it."
+        "(object, string, category), boolean and datetime columns. Convert it (complex numbers to their real and "
+        "imaginary parts, durations to numbers) or drop it."
     )
 
 
+def check_frame_columns(X: pd.DataFrame) -> None:
+    """Refuse column labels a table cannot round-trip: duplicates and MultiIndex labels."""
+    if isinstance(X.columns, pd.MultiIndex):
+        raise ValueError(
+            f"X has MultiIndex column labels ({list(X.columns[:3])} ...), which do not round-trip through "
+            "skae's outputs. Flatten them first, e.g. X.columns = ['_'.join(map(str, c)) for c in X.columns]."
+        )
+    duplicated = X.columns[X.columns.duplicated()].unique()
+    if len(duplicated):
+        raise ValueError(
+            f"X has duplicated column names {list(duplicated)}: each column needs its own name (rename or drop "
+            "the duplicates)."
+        )
+
+
 def is_mixed_frame(X: Any) -> bool:
-    """X is a DataFrame with at least one categorical or boolean column."""
-    return isinstance(X, pd.DataFrame) and any(_kind(X[c]) != NUMERIC for c in X.columns)
+    """X is a DataFrame with at least one categorical, boolean or datetime column."""
+    if not isinstance(X, pd.DataFrame):
+        return False
+    check_frame_columns(X)
+    return any(_kind(X[c]) != NUMERIC or pd.api.types.is_object_dtype(X[c].dtype) for c in X.columns)
 
 
 class ColumnLayout:
@@ -66,17 +120,25 @@ class ColumnLayout:
     Parameters
     ----------
     names : list of str
+        The columns' names as text (what ``feature_names_in_`` holds).
     kinds : list of str
+        "numeric", "categorical", "boolean" or "datetime", one per column.
     categories : list of list or None
         The categories of each categorical column, in slot order.
     dtypes : list of str
         Each column's dtype, restored by :meth:`decode`.
+    labels : list or None
+        The columns' labels as given (ints stay ints); default: ``names``.
+    ordered : list of bool or None
+        Whether each ``category`` column's categories are ordered.
     """
 
-    def __init__(self, names, kinds, categories, dtypes):
+    def __init__(self, names, kinds, categories, dtypes, labels=None, ordered=None):
         self.names, self.kinds = [str(n) for n in names], list(kinds)
         self.categories = [None if c is None else list(c) for c in categories]
         self.dtypes = [str(d) for d in dtypes]
+        self.labels = list(self.names if labels is None else labels)
+        self.ordered = [bool(o) for o in (ordered or [False] * len(self.names))]
         slots, start = [], 0
         for kind, cats in zip(self.kinds, self.categories):
             width = len(cats) if kind == CATEGORICAL else 1
@@ -85,25 +147,35 @@ class ColumnLayout:
         self.width = start
         self.slots = slots
 
+    @property
+    def model_kinds(self) -> list[str]:
+        """The likelihood's kind of each column (a datetime is modelled as a number)."""
+        return [NUMERIC if k == DATETIME else k for k in self.kinds]
+
     @classmethod
     def from_frame(cls, X: pd.DataFrame) -> ColumnLayout:
-        """The layout of a training DataFrame (checked for missing values)."""
+        """The layout of a training DataFrame."""
+        check_frame_columns(X)
         kinds: list[str] = []
         categories: list[list[Any] | None] = []
-        for name in X.columns:
-            column = X[name]
+        ordered: list[bool] = []
+        for j, label in enumerate(X.columns):
+            column = X.iloc[:, j]
             kind = _kind(column)
-            _check_present(column)
             kinds.append(kind)
-            if kind == CATEGORICAL:
-                if isinstance(column.dtype, pd.CategoricalDtype):
-                    cats = [c for c in column.cat.categories if (column == c).any()]
-                else:
-                    cats = sorted(pd.unique(column), key=lambda v: (str(type(v)), v))
-                categories.append([_plain(c) for c in cats])
-            else:
-                categories.append(None)
-        return cls(X.columns, kinds, categories, [str(X[c].dtype) for c in X.columns])
+            ordered.append(bool(isinstance(column.dtype, pd.CategoricalDtype) and column.cat.ordered))
+            cats = _categories(column) if kind == CATEGORICAL else None
+            categories.append(cats)
+            if cats is not None and len(X) >= 50 and len(cats) >= 0.9 * column.notna().sum():
+                warnings.warn(
+                    f"Column {str(label)!r} has {len(cats)} categories in {len(X)} rows: nearly one per "
+                    "row, like an identifier. It is modelled as categorical (one input and one output per "
+                    "category), which costs memory and says nothing about new rows; drop it if it is an id.",
+                    UserWarning, stacklevel=4,
+                )
+        labels = [label.item() if isinstance(label, np.generic) else label for label in X.columns]
+        return cls([str(c) for c in X.columns], kinds, categories, [str(X[c].dtype) for c in X.columns], labels,
+                   ordered)
 
     @property
     def slot_names(self) -> list[str]:
@@ -115,7 +187,7 @@ class ColumnLayout:
     def passthrough(self) -> np.ndarray:
         """Encoded slots the scaler leaves alone (one-hot and 0/1 slots)."""
         mask = np.ones(self.width, dtype=bool)
-        for kind, (start, stop) in zip(self.kinds, self.slots):
+        for kind, (start, stop) in zip(self.model_kinds, self.slots):
             if kind == NUMERIC:
                 mask[start:stop] = False
         return mask
@@ -127,6 +199,7 @@ class ColumnLayout:
                 f"{owner} was fitted on a DataFrame with categorical or boolean columns; pass a DataFrame with "
                 f"the same columns {self.names} (got {type(X).__name__})."
             )
+        check_frame_columns(X)
         got = [str(c) for c in X.columns]
         if got != self.names:
             missing = [n for n in self.names if n not in got]
@@ -137,52 +210,67 @@ class ColumnLayout:
                 + (f" ({detail.strip('; ')})" if detail else " (another order)") + ". Select them as in fit."
             )
 
-    def encode(self, X: pd.DataFrame, handle_unknown: str = "error") -> np.ndarray:
-        """The encoded float64 matrix of X (whose columns :meth:`check_columns` accepted)."""
+    def encode(self, X: pd.DataFrame, handle_unknown: str = "error", training: bool = False) -> np.ndarray:
+        """The encoded float64 matrix of X (whose columns :meth:`check_columns` accepted); NaN where missing.
+
+        A category not seen in fit is an error, or with ``handle_unknown="ignore"``
+        no known category: an all-zero one-hot when scoring (it costs what the
+        least likely category would, so the row scores as unusual), a missing
+        entry when ``training`` (its column's term is skipped rather than
+        pushed towards no category).
+        """
         out = np.zeros((len(X), self.width))
-        for j, (name, kind, cats, (start, _stop)) in enumerate(
+        for j, (name, kind, cats, (start, stop)) in enumerate(
                 zip(self.names, self.kinds, self.categories, self.slots)):
             column = X.iloc[:, j]
-            _check_present(column)
+            missing = column.isna().to_numpy()
             if kind == NUMERIC:
-                if not pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
-                    raise TypeError(f"Column {name!r} was numeric in fit; it now has dtype {column.dtype}.")
-                out[:, start] = column.to_numpy(dtype=np.float64)
+                out[:, start] = _numbers(column, name)
+            elif kind == DATETIME:
+                out[:, start] = _seconds(column, name)
             elif kind == BOOLEAN:
-                values = column.to_numpy()
-                if not np.isin(values, [True, False, 0, 1]).all():
+                values = column.to_numpy(dtype=object)[~missing]
+                if not all(isinstance(v, (bool, np.bool_)) or v in (0, 1) for v in values):
                     raise ValueError(f"Boolean column {name!r} holds values other than True/False.")
-                out[:, start] = values.astype(np.float64)
+                out[~missing, start] = values.astype(np.float64)
             else:
-                codes = pd.Index(cats, dtype=object).get_indexer(column.astype(object).map(_plain).to_numpy())
-                unknown = codes < 0
+                codes = _codes(column, cats, name)
+                unknown = (codes < 0) & ~missing
                 if unknown.any() and handle_unknown == "error":
-                    seen = sorted({str(v) for v in column[unknown]})[:5]
+                    seen = sorted({repr(v) for v in column[unknown]})[:5]
                     raise ValueError(
-                        f"Column {name!r} holds categories not seen in fit: {seen}. Known: {cats[:20]}. Refit "
-                        "with them, or set handle_unknown='ignore' to encode them as no known category "
-                        "(they then cost as much as the least likely category, so they score as unusual)."
+                        f"Column {name!r} holds categories not seen in fit: {', '.join(seen)}. Known: "
+                        f"{[c for c in cats[:20]]}. Refit with them, or set handle_unknown='ignore' to encode them "
+                        "as no known category (they then cost as much as the least likely category, so they "
+                        "score as unusual)."
                     )
-                rows = np.flatnonzero(~unknown)
+                rows = np.flatnonzero(codes >= 0)
                 out[rows, start + codes[rows]] = 1.0
+                if training:
+                    missing = missing | unknown
+            out[missing, start:stop] = np.nan
         return out
 
     def decode(self, values: np.ndarray, rng: np.random.RandomState | None = None) -> pd.DataFrame:
         """A DataFrame from decoded values (numbers in X's units, probabilities for the other slots).
 
         The most probable category (a probability above 0.5 for booleans), or
-        categories drawn from the probabilities when ``rng`` is given.
+        categories drawn from the probabilities when ``rng`` is given.  Numbers
+        come back in the column's dtype, clipped to its range (an ``int8`` age
+        stays in [-128, 127]).
         """
         columns = {}
-        for name, kind, cats, dtype, (start, stop) in zip(
-                self.names, self.kinds, self.categories, self.dtypes, self.slots):
+        for label, kind, cats, dtype, ordered, (start, stop) in zip(
+                self.labels, self.kinds, self.categories, self.dtypes, self.ordered, self.slots):
             v = values[:, start:stop]
             if kind == NUMERIC:
-                columns[name] = _numeric(v[:, 0], dtype)
+                columns[label] = _numeric(v[:, 0], dtype)
+            elif kind == DATETIME:
+                columns[label] = _datetimes(v[:, 0], dtype)
             elif kind == BOOLEAN:
                 p = v[:, 0]
                 flags = rng.uniform(size=len(p)) < p if rng is not None else p > 0.5
-                columns[name] = pd.Series(flags, dtype=dtype if dtype in ("bool", "boolean") else "bool")
+                columns[label] = pd.Series(flags, dtype=dtype if dtype in ("bool", "boolean") else "bool")
             else:
                 if rng is not None:
                     p = np.clip(v, 0, None)
@@ -192,19 +280,42 @@ class ColumnLayout:
                     idx = v.argmax(1)
                 picked = np.asarray(cats, dtype=object)[idx]
                 if dtype == "category":
-                    columns[name] = pd.Categorical(picked, categories=cats)
+                    columns[label] = pd.Categorical(picked, categories=cats, ordered=ordered)
                 else:
-                    columns[name] = pd.Series(picked, dtype=dtype if dtype != "object" else object)
+                    columns[label] = pd.Series(picked, dtype=dtype if dtype != "object" else object)
         return pd.DataFrame(columns)
 
     def to_state(self) -> dict[str, Any]:
         """The layout as JSON values, for model files."""
-        return {"names": self.names, "kinds": self.kinds, "categories": self.categories, "dtypes": self.dtypes}
+        return {"names": self.names, "kinds": self.kinds, "categories": self.categories, "dtypes": self.dtypes,
+                "labels": self.labels, "ordered": self.ordered}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> ColumnLayout:
-        """The layout :meth:`to_state` wrote."""
-        return cls(state["names"], state["kinds"], state["categories"], state["dtypes"])
+        """The layout :meth:`to_state` wrote, every field checked (a ValueError names the first bad one)."""
+        names, kinds, categories, dtypes = (state[k] for k in ("names", "kinds", "categories", "dtypes"))
+        labels, ordered = state.get("labels", names), state.get("ordered", [False] * len(names))
+        fields = {"names": names, "kinds": kinds, "categories": categories, "dtypes": dtypes, "labels": labels,
+                  "ordered": ordered}
+        for key, value in fields.items():
+            if not isinstance(value, list) or len(value) != len(names) or not value and key == "names":
+                raise ValueError(f"the column layout's {key} is not a list with one entry per column.")
+        if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+            raise ValueError("the column layout's names are not distinct strings.")
+        if not all(k in _KINDS for k in kinds):
+            raise ValueError(f"the column layout names unknown column kinds {sorted(set(kinds) - set(_KINDS))}.")
+        if not all(isinstance(d, str) for d in dtypes) or not all(isinstance(o, bool) for o in ordered):
+            raise ValueError("the column layout's dtypes or ordered flags are malformed.")
+        if not all(isinstance(label, (str, int, float)) and not isinstance(label, bool) for label in labels) or \
+                [str(label) for label in labels] != names:
+            raise ValueError("the column layout's labels do not match its names.")
+        for kind, cats in zip(kinds, categories):
+            if kind == CATEGORICAL and not (isinstance(cats, list) and cats and all(
+                    isinstance(c, (str, bool, numbers.Real)) for c in cats)):
+                raise ValueError("a categorical column of the layout has no valid categories.")
+            if kind != CATEGORICAL and cats is not None:
+                raise ValueError("a non-categorical column of the layout lists categories.")
+        return cls(names, kinds, categories, dtypes, labels, ordered)
 
 
 def _plain(value):
@@ -212,17 +323,86 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _categories(column: pd.Series) -> list[Any]:
+    """A categorical column's categories: all of a ``category`` dtype's, in order; else the observed values."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        cats = list(column.cat.categories)
+    else:
+        try:
+            values = pd.unique(column.dropna())
+        except TypeError as exc:
+            raise TypeError(f"Column {column.name!r} holds unhashable values ({exc}); skae takes numbers, text, "
+                            "booleans and dates. Convert them (e.g. lists to strings) or drop the column.") from exc
+        types = {type(_plain(v)) for v in values}
+        if bool in types and types & {int, float}:
+            raise ValueError(
+                f"Column {column.name!r} holds both booleans and numbers ({sorted(t.__name__ for t in types)}): "
+                "True and 1 would become one category and could not come back as they were. Use one type."
+            )
+        cats = sorted(values, key=lambda v: (str(type(v)), v))
+    return [_plain(c) for c in cats]
+
+
+def _codes(column: pd.Series, cats: list[Any], name: str) -> np.ndarray:
+    """Each value's category index (-1: unknown or missing); values match string categories by their text."""
+    values = column.astype(object).map(_plain).to_numpy()
+    if cats and all(isinstance(c, str) for c in cats):
+        values = np.asarray([v if v is None or isinstance(v, str) or pd.isna(v) else _text(v) for v in values],
+                            dtype=object)
+    try:
+        return pd.Index(cats, dtype=object).get_indexer(values)
+    except TypeError as exc:
+        raise TypeError(f"Column {name!r} holds values that cannot be compared with its categories: {exc}") from exc
+
+
+def _text(value) -> str:
+    """A number as it is written in a CSV (1.0 read as a float is "1")."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _numbers(column: pd.Series, name: str) -> np.ndarray:
+    if pd.api.types.is_object_dtype(column.dtype):
+        try:
+            return np.asarray([np.nan if pd.isna(v) else float(v) for v in column], dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"Column {name!r} was numeric in fit; it now holds {exc}.") from exc
+    if not pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
+        raise TypeError(f"Column {name!r} was numeric in fit; it now has dtype {column.dtype}.")
+    return column.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _seconds(column: pd.Series, name: str) -> np.ndarray:
+    try:
+        times = pd.to_datetime(column)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"Column {name!r} held datetimes in fit; it now holds {exc}.") from exc
+    if times.dt.tz is not None:
+        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
+    seconds = (times - _EPOCH).dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan)
+    return seconds
+
+
+def _datetimes(seconds: np.ndarray, dtype: str) -> pd.Series:
+    times = _EPOCH + pd.to_timedelta(np.round(seconds, 6), unit="s")
+    series = pd.Series(times)
+    if dtype == "object":  # datetime.date / datetime objects in fit
+        return pd.Series([t.date() if t.time() == datetime.time(0) else t.to_pydatetime() for t in times],
+                         dtype=object)
+    if "UTC" in dtype or "," in dtype:  # a time zone: the instants were encoded in UTC
+        tz = dtype.split(",", 1)[1].rstrip("]").strip()
+        return series.dt.tz_localize("UTC").dt.tz_convert(tz)
+    return series.astype(dtype)
+
+
 def _numeric(values: np.ndarray, dtype: str) -> pd.Series:
-    if dtype.lower().startswith(("int", "uint")):
-        return pd.Series(np.rint(values)).astype(dtype)
-    return pd.Series(values).astype(dtype if dtype.lower().startswith("float") else "float64")
-
-
-def _check_present(column: pd.Series) -> None:
-    missing = column.isna().to_numpy()
-    if missing.any():
-        raise ValueError(
-            f"Column {column.name!r} has {int(missing.sum())} missing values (first in row "
-            f"{int(np.flatnonzero(missing)[0])}). skae does not train on missing values: impute them "
-            "(sklearn.impute.SimpleImputer, strategy='most_frequent' for categories) or drop those rows."
-        )
+    """Decoded numbers as ``dtype``: integers rounded, and clipped to what the dtype holds."""
+    lower = dtype.lower()
+    if lower.startswith(("int", "uint")):
+        info = np.iinfo(np.dtype(lower))
+        return pd.Series(np.clip(np.rint(values), info.min, info.max)).astype(dtype)
+    if lower in ("float16", "float32"):
+        limits = np.finfo(np.dtype(lower))
+        return pd.Series(np.clip(values, limits.min, limits.max)).astype(dtype)
+    return pd.Series(values).astype(dtype if lower.startswith("float") else "float64")

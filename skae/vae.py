@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._base import BaseAutoEncoder
 from ._docs import with_shared_parameters
 from ._elbo import elbo_terms, iwae, kl_term, posterior_params, row_noise
-from ._objectives import VAEObjective
+from ._objectives import VAEObjective, observed
 from ._params import DEFAULTS as D
 from ._params import store_init_params
 from ._typing import ArrayLike, Condition, RandomState
@@ -128,6 +128,9 @@ class VAE(BaseAutoEncoder):
     def _sigma(self):
         return self.sigma0_
 
+    def _posterior_draw(self, X, y, rng):
+        return self.encode(X, y, kind="sample", random_state=rng)
+
     # -- public API -----------------------------------------------------------
 
     @property
@@ -159,11 +162,13 @@ class VAE(BaseAutoEncoder):
             raise ValueError(f"kind must be 'mean', 'sample' or 'mean_std'; got {kind!r}.")
         rows = self._rows(X)
 
+        model = self.model_
+
         def encode(module, x, c):
-            mean, log_var = posterior_params(module, x, c)
+            mean, log_var = posterior_params(module, model.encoder_input(module, x, c), c)
             return mean, torch.exp(0.5 * log_var)
 
-        mean, std = self.model_.run(encode, self._scaled(rows), self._conditions(y, len(rows)))
+        mean, std = model.run(encode, self._scaled(rows), self._conditions(y, len(rows)))
         if kind == "mean":
             return mean
         if kind == "mean_std":
@@ -202,9 +207,12 @@ class VAE(BaseAutoEncoder):
 
         def score(module, x, c):
             eps = row_noise(x, seed, k, latent_dim)
+            # the likelihood in float64: the squared error of a value near float32's limit overflows float32
+            target, mask = observed(x.double())
+            x_in = model.encoder_input(module, x, c)
             if method == "iwae":
-                return iwae(module, likelihood, x, c, eps)
-            mean, log_var, _, log_px = elbo_terms(module, likelihood, x, c, eps)
+                return iwae(module, likelihood, target, c, eps, mask, x_in=x_in)
+            mean, log_var, _, log_px = elbo_terms(module, likelihood, target, c, eps, mask, x_in=x_in)
             return log_px.mean(0) - kl_term(module, mean, log_var, c)
 
         scores = model.run(score, self._scaled(rows), self._conditions(y, len(rows)), chunk=max(1, 2**16 // k))

@@ -74,10 +74,10 @@ def test_memmap_errors_and_vae(on_disk, tmp_path):
 
     mm, X = on_disk
     bad = X.copy()
-    bad[1234, 3] = np.nan
+    bad[1234, 3] = np.inf
     bad.tofile(tmp_path / "bad.f32")
     bad_mm = np.memmap(tmp_path / "bad.f32", dtype=np.float32, mode="r", shape=X.shape)
-    with pytest.raises(ValueError, match="contains NaN \\(first in row 1234\\)"):
+    with pytest.raises(ValueError, match="contains infinity \\(first in row 1234\\)"):
         AutoEncoder(**FAST).fit(bad_mm)
     vae = VAE(latent_dim=2, max_epochs=3, random_state=0).fit(mm)
     with pytest.raises(ValueError, match="row 1234"):

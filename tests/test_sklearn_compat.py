@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import VAE, AutoEncoder, AutoEncoderOutlierDetector, ConditionalVAE
+from skae import VAE, AutoEncoder, AutoEncoderImputer, AutoEncoderOutlierDetector, ConditionalVAE
 
 FAST = dict(max_epochs=3, hidden_dims=(8,), batch_size=32, random_state=0)
 
@@ -44,6 +44,7 @@ def _expected_failed_checks(estimator):
         VAE(**FAST),
         ConditionalVAE(conditional_prior=True, **FAST),
         AutoEncoderOutlierDetector(random_state=0),
+        AutoEncoderImputer(AutoEncoder(**FAST)),
         AutoEncoderOutlierDetector(AutoEncoder(**FAST)),
         AutoEncoderOutlierDetector(VAE(**FAST), contamination=0.1, score_type="iwae", trim_fraction=0.1),
     ],

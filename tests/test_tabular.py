@@ -95,29 +95,24 @@ def test_errors_are_per_original_column_and_name_the_column(table):
     assert scores[:10][moved].min() > np.quantile(scores[10:], 0.9)
 
 
-def test_unknown_categories_and_missing_values(table):
+def test_unknown_categories_and_wrong_columns(table):
     ae = AutoEncoder(**FAST).fit(table)
     unknown = table.iloc[:5].copy()
     unknown["island"] = unknown["island"].astype(object)
     unknown.iloc[0, 1] = "Mars"
-    with pytest.raises(ValueError, match="'island' holds categories not seen in fit: \\['Mars'\\]"):
+    with pytest.raises(ValueError, match="'island' holds categories not seen in fit: 'Mars'"):
         ae.transform(unknown)
     ae.set_params(handle_unknown="ignore")
     scores = ae.score_samples(unknown)
     # an unknown category is unusual: far below the same row with its real island, and in the 5 % tail
     assert scores[0] < ae.score_samples(table.iloc[:1])[0] - 0.3
     assert scores[0] < np.quantile(ae.score_samples(table), 0.05)
-    missing = table.copy()
-    missing["island"] = missing["island"].astype(object)
-    missing.iloc[3, 1] = None
-    with pytest.raises(ValueError, match="'island' has 1 missing values \\(first in row 3\\).*impute"):
-        AutoEncoder(**FAST).fit(missing)
     with pytest.raises(ValueError, match="differ from those seen in fit"):
         ae.transform(table[["island", "species", "mass", "bill", "male", "year"]])
     with pytest.raises(TypeError, match="fitted on a DataFrame with categorical"):
         ae.transform(table.select_dtypes("number").to_numpy())
-    with pytest.raises(TypeError, match="'when' has dtype datetime64"):
-        AutoEncoder(**FAST).fit(table.assign(when=pd.Timestamp("2020-01-01")))
+    with pytest.raises(TypeError, match="'when' has dtype timedelta64"):
+        AutoEncoder(**FAST).fit(table.assign(when=pd.Timedelta("1D")))
     with pytest.raises(ValueError, match="'bce' models data in \\[0, 1\\]"):
         AutoEncoder(loss="bce", **FAST).fit(table)
 

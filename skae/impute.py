@@ -1,0 +1,325 @@
+"""Imputation: fill a table's missing entries from what an autoencoder learns of its observed ones.
+
+:class:`AutoEncoderImputer` follows scikit-learn's imputers (``IterativeImputer``,
+``KNNImputer``): ``missing_values``, ``add_indicator``, ``keep_empty_features``,
+``sample_posterior`` for multiple imputation, ``get_feature_names_out`` and
+``set_output``.  Observed entries come back untouched; a DataFrame comes back
+with its columns, dtypes and categories.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
+from sklearn.impute import MissingIndicator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, MissingValues
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._typing import ArrayLike, RandomState
+
+__all__ = ["AutoEncoderImputer"]
+
+
+class AutoEncoderImputer(TransformerMixin, BaseEstimator):
+    """Fill missing entries with an autoencoder's reconstruction of each row from its observed entries.
+
+    The model is trained on the rows with their holes: its loss counts the
+    observed entries only, and, with the default model, extra observed entries
+    are hidden at random during training so it learns to predict a value from
+    the others (a denoising autoencoder for multiple imputation, MIDAS: Lall &
+    Robinson, Political Analysis 2022).  ``transform`` fills each hole with the
+    reconstruction of its row; observed entries are returned as they were.
+    Numeric, categorical and boolean columns of a DataFrame are imputed
+    alike, each by its own likelihood (:mod:`skae.tabular`).
+
+    Parameters
+    ----------
+    estimator : skae estimator or None, default=None
+        The model to fill with: any skae ``AutoEncoder`` or ``VAE``.  ``None``:
+        the default chosen on benchmarks/results_impute.md.
+    missing_values : int, float, str, np.nan, None or pandas.NA, default=np.nan
+        The placeholder of a missing entry; NaN, None and pandas.NA in a
+        DataFrame are always missing.
+    add_indicator : bool, default=False
+        Append scikit-learn's ``MissingIndicator`` columns (one per feature that
+        had missing entries at fit).
+    keep_empty_features : bool, default=False
+        Columns with no observed value at fit are dropped from the output; with
+        True they are kept, numbers filled with 0 (as scikit-learn's imputers do).
+    sample_posterior : bool, default=False
+        Draw each hole from the model's predictive distribution instead of
+        taking its most likely value, for multiple imputation (run ``transform``
+        with different ``random_state`` values).  A VAE draws a code from
+        q(z | observed entries) and values from p(x | z); a plain autoencoder
+        draws from the spread of its training residuals around its
+        reconstruction, and categories from its softmax.
+    random_state : int, RandomState or None, default=None
+        Seeds the model and the posterior draws.
+
+    Attributes
+    ----------
+    estimator_ : fitted skae estimator
+    indicator_ : sklearn.impute.MissingIndicator or None
+    n_features_in_, feature_names_in_
+
+    See Also
+    --------
+    sklearn.impute.IterativeImputer, sklearn.impute.KNNImputer
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skae import AutoEncoderImputer
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 4)) @ rng.normal(size=(4, 4))
+    >>> X[rng.uniform(size=X.shape) < 0.2] = np.nan
+    >>> filled = AutoEncoderImputer(random_state=0).fit_transform(X)
+    >>> bool(np.isnan(filled).any()), filled.shape
+    (False, (200, 4))
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "reconstruct"]), None],
+        "missing_values": [MissingValues()],
+        "add_indicator": ["boolean"],
+        "keep_empty_features": ["boolean"],
+        "sample_posterior": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, estimator=None, *, missing_values=np.nan, add_indicator=False, keep_empty_features=False,
+                 sample_posterior=False, random_state=None):
+        self.estimator = estimator
+        self.missing_values = missing_values
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.sample_posterior = sample_posterior
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        return tags
+
+    # -- input ----------------------------------------------------------------------
+
+    def _with_nan(self, X, reset: bool):
+        """X validated, with ``missing_values`` turned into NaN: a DataFrame, or a float array."""
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            if not _is_nan(self.missing_values):
+                X = X.mask(X.isin([self.missing_values]))
+            return X
+        X = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite=False)
+        missing = _missing_mask(X, self.missing_values)
+        X = np.asarray(X, dtype=np.float64 if X.dtype.kind in "biuO" else X.dtype)
+        if missing.any():
+            X = np.where(missing, np.nan, X)
+        if np.isinf(X).any():
+            raise ValueError("Input X contains infinity; replace it by NaN to impute it, or drop those rows.")
+        return X
+
+    @staticmethod
+    def _missing(X) -> np.ndarray:
+        return np.asarray(X.isna().to_numpy() if isinstance(X, pd.DataFrame) else np.isnan(X), dtype=bool)
+
+    # -- fitting ----------------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X: ArrayLike, y: Any = None) -> AutoEncoderImputer:
+        """Train the model on X with its holes."""
+        X = self._with_nan(X, reset=True)
+        missing = self._missing(X)
+        self._empty: np.ndarray = np.asarray(missing.all(axis=0), dtype=bool)
+        if self._empty.all():
+            raise ValueError("X has no observed value in any column: there is nothing to impute from.")
+        observed_rows = np.asarray(~missing[:, ~self._empty].all(axis=1), dtype=bool)
+        model = clone(self.estimator) if self.estimator is not None else _default_model(X.shape, self.random_state)
+        if self.estimator is not None and "random_state" in model.get_params() and self.random_state is not None:
+            model.set_params(random_state=self.random_state)
+        self.estimator_ = model.fit(_rows(_columns(X, ~self._empty), observed_rows))
+        self.indicator_ = None
+        if self.add_indicator:
+            self.indicator_ = MissingIndicator(missing_values=np.nan, error_on_new=False).fit(
+                np.where(missing, np.nan, 0.0))
+        return self
+
+    # -- imputing ---------------------------------------------------------------------
+
+    def transform(self, X: ArrayLike) -> ArrayLike:
+        """X with its missing entries filled (observed entries as they were)."""
+        check_is_fitted(self, "estimator_")
+        X = self._with_nan(X, reset=False)
+        missing = self._missing(X)
+        kept = np.asarray(~self._empty, dtype=bool)
+        part = _columns(X, kept)
+        hole_rows = np.asarray(missing[:, kept].any(axis=1) & ~missing[:, kept].all(axis=1), dtype=bool)
+        filled = part.copy()
+        if hole_rows.any():
+            guesses = self._guesses(_rows(part, hole_rows))
+            filled = _fill(filled, guesses, hole_rows, missing[:, kept])
+        if self.keep_empty_features and self._empty.any():
+            filled = _with_empty(X, filled, self._empty)
+        if self.indicator_ is not None:
+            flags = self.indicator_.transform(np.where(missing, np.nan, 0.0))
+            filled = _append_indicator(filled, flags, self._indicator_names())
+        return filled
+
+    # -- model files ------------------------------------------------------------------
+
+    def get_fitted_state(self) -> dict[str, Any]:
+        """The fitted imputer as plain values (see :meth:`skae.AutoEncoder.get_fitted_state`)."""
+        check_is_fitted(self, "estimator_")
+        names = getattr(self, "feature_names_in_", None)
+        return {
+            "params": self.get_params(deep=False), "n_features_in": int(self.n_features_in_),
+            "feature_names_in": None if names is None else [str(n) for n in names],
+            "empty": self._empty.tolist(), "class": type(self.estimator_).__name__,
+            "model": self.estimator_.get_fitted_state(),
+            "indicator": None if self.indicator_ is None else self.indicator_.features_.tolist(),
+        }
+
+    @classmethod
+    def from_fitted_state(cls, state: dict[str, Any], device: str | None = None) -> AutoEncoderImputer:
+        """Rebuild a fitted imputer from :meth:`get_fitted_state`'s output."""
+        from ._registry import estimator_factory
+
+        imputer = cls(**state["params"])
+        imputer._validate_params()
+        if state["class"] not in ("AutoEncoder", "VAE"):
+            raise ValueError(f"an imputer's model is an AutoEncoder or a VAE, not {state['class']!r}.")
+        factory: Any = estimator_factory(state["class"])
+        imputer.estimator_ = factory.from_fitted_state(state["model"], device)
+        n = state["n_features_in"]
+        empty = np.asarray(state["empty"], dtype=bool)
+        if not isinstance(n, int) or isinstance(n, bool) or empty.shape != (n,) or \
+                imputer.estimator_.n_features_in_ != int((~empty).sum()):
+            raise ValueError("the imputer's columns do not match its model.")
+        imputer.n_features_in_, imputer._empty = n, empty
+        if state["feature_names_in"] is not None:
+            imputer.feature_names_in_ = np.asarray([str(v) for v in state["feature_names_in"]], dtype=object)
+        imputer.indicator_ = None
+        if state["indicator"] is not None:
+            features = np.asarray(state["indicator"], dtype=np.intp)
+            if features.ndim != 1 or (len(features) and (features.min() < 0 or features.max() >= n)):
+                raise ValueError("the imputer's indicator columns are out of range.")
+            flags = np.zeros((1, n))
+            flags[0, features] = np.nan  # refit the indicator on a row missing exactly there
+            imputer.indicator_ = MissingIndicator(missing_values=np.nan, error_on_new=False).fit(flags)
+        return imputer
+
+    def _guesses(self, part):
+        """The model's values for every entry of ``part``: its reconstruction, or posterior draws."""
+        model = self.estimator_
+        if not self.sample_posterior:
+            return model.reconstruct(part)
+        return model.reconstruct(part, draw=True, random_state=check_random_state(self.random_state))
+
+    def _indicator_names(self) -> list[str]:
+        names = self._input_names()
+        assert self.indicator_ is not None, "add_indicator=True fitted an indicator"
+        return [f"missingindicator_{names[j]}" for j in self.indicator_.features_]
+
+    def _input_names(self) -> list[str]:
+        names = getattr(self, "feature_names_in_", None)
+        return [str(n) for n in names] if names is not None else [f"x{i}" for i in range(self.n_features_in_)]
+
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
+        """The input's names (empty columns left out unless kept), then the indicator's."""
+        check_is_fitted(self, "estimator_")
+        names = self._input_names() if input_features is None else [str(n) for n in input_features]
+        keep = np.ones(len(names), dtype=bool) if self.keep_empty_features else ~self._empty
+        out = [n for n, k in zip(names, keep.tolist()) if k]
+        if self.indicator_ is not None:
+            out += [f"missingindicator_{names[j]}" for j in self.indicator_.features_]
+        return np.asarray(out, dtype=object)
+
+
+#: training steps of the default model (benchmarks/results_impute.md)
+STEPS = 8000
+
+
+def _default_model(shape: tuple[int, int], random_state: RandomState):
+    """The default: a denoising autoencoder that hides half of each row's observed entries while it trains.
+
+    No bottleneck to speak of (a code of 32) and no early stopping: held-out
+    rows measure how well observed entries come back, not how well hidden ones
+    are predicted.  Trained for about ``STEPS`` steps (20 to 400 epochs).
+    """
+    from .autoencoder import AutoEncoder
+
+    epochs = int(min(400, max(20, math.ceil(STEPS * 64 / max(shape[0], 1)))))
+    return AutoEncoder(latent_dim=32, activation="relu", corruption="missing", early_stopping=False,
+                       max_epochs=epochs, random_state=random_state)
+
+
+def _is_nan(value) -> bool:
+    return value is None or value is pd.NA or isinstance(value, numbers.Real) and bool(np.isnan(float(value)))
+
+
+def _missing_mask(X: np.ndarray, missing_values) -> np.ndarray:
+    if _is_nan(missing_values):
+        found = pd.isna(X) if X.dtype == object else np.isnan(X) if X.dtype.kind == "f" else np.zeros(X.shape, bool)
+    else:
+        found = X == missing_values
+    return np.asarray(found, dtype=bool)
+
+
+def _columns(X, keep: np.ndarray):
+    return X.loc[:, keep] if isinstance(X, pd.DataFrame) else X[:, keep]
+
+
+def _rows(X, keep: np.ndarray):
+    if keep.all():
+        return X
+    return X.loc[keep] if isinstance(X, pd.DataFrame) else X[keep]
+
+
+def _fill(part, guesses, rows: np.ndarray, missing: np.ndarray):
+    """``part`` with its missing cells in ``rows`` taken from ``guesses`` (the rows' model values)."""
+    if isinstance(part, pd.DataFrame):
+        where = np.flatnonzero(rows)
+        for j, column in enumerate(part.columns):
+            holes = where[missing[where, j]]
+            if len(holes):
+                column_guesses = guesses.iloc[:, j].to_numpy() if isinstance(guesses, pd.DataFrame) \
+                    else np.asarray(guesses)[:, j]
+                values = column_guesses[np.searchsorted(where, holes)]
+                series = part[column].copy()
+                series.iloc[holes] = values
+                part[column] = series
+        return part
+    out = np.array(part, copy=True)
+    block = out[rows]
+    holes = missing[rows]
+    block[holes] = np.asarray(guesses, dtype=out.dtype)[holes]
+    out[rows] = block
+    return out
+
+
+def _with_empty(X, filled, empty: np.ndarray):
+    """The columns with no observed value at fit put back, numbers as 0 (scikit-learn's ``keep_empty_features``)."""
+    if isinstance(X, pd.DataFrame):
+        out = X.copy()
+        for column in filled.columns:
+            out[column] = filled[column]
+        for column in X.columns[empty]:
+            if pd.api.types.is_numeric_dtype(X[column].dtype):
+                out[column] = X[column].fillna(0)
+        return out
+    out = np.zeros((len(X), len(empty)), dtype=np.asarray(filled).dtype)
+    out[:, ~empty] = filled
+    return out
+
+
+def _append_indicator(filled, flags: np.ndarray, names: list[str]):
+    if isinstance(filled, pd.DataFrame):
+        return pd.concat([filled, pd.DataFrame(flags, columns=names, index=filled.index)], axis=1)
+    return np.hstack([filled, flags.astype(filled.dtype)])
