@@ -9,6 +9,7 @@ are the model-file protocol (:mod:`skae.persistence` writes and reads them).
 
 from __future__ import annotations
 
+import copy
 import numbers
 import warnings
 from dataclasses import dataclass, field
@@ -101,7 +102,7 @@ class FittedModel:
     training_codes: np.ndarray | None = None
     training_conditions: np.ndarray | None = None
     residual_scale: np.ndarray | None = None
-    samplers: dict[str, sampling.LatentSampler] = field(default_factory=dict, repr=False)
+    derived: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # -- the trained parts ------------------------------------------------------------
 
@@ -125,14 +126,27 @@ class FittedModel:
         return str(self.net.device)
 
     def trained(self) -> None:
-        """The weights changed: forget what was derived from the old ones (samplers)."""
-        self.samplers = {}
+        """The weights changed: forget what was derived from the old ones (samplers, the float64 copy)."""
+        self.derived = {}
+
+    def __getstate__(self):
+        return {**vars(self), "derived": {}}  # rebuilt on demand
 
     # -- forward computations ---------------------------------------------------------
 
     def run(self, fn, *sources, dtype=None, chunk: int = INFERENCE_CHUNK):
-        """``fn(module, *tensor_chunks)`` over row chunks of ``sources``, as numpy arrays."""
-        return run_chunks(self.module, fn, *sources, device=self.device, dtype=dtype, chunk=chunk)
+        """``fn(module, *tensor_chunks)`` over row chunks of ``sources``, as numpy arrays.
+
+        Rows whose float32 result overflows are computed again in float64 (:func:`run_chunks`).
+        """
+        return run_chunks(self.module, fn, *sources, device=self.device, dtype=dtype, chunk=chunk,
+                          exact=self._exact_module)
+
+    def _exact_module(self) -> nn.Module:
+        """A float64 copy of the module (made once, for the rare rows float32 cannot score)."""
+        if "float64 module" not in self.derived:
+            self.derived["float64 module"] = copy.deepcopy(self.module).double().eval()
+        return self.derived["float64 module"]
 
     def encoder_input(self, module, x, c):
         """``x`` as the encoder takes it: missing entries (NaN) filled.
@@ -184,9 +198,10 @@ class FittedModel:
 
     def sampler(self, name: str) -> sampling.LatentSampler:
         """The latent sampler ``name`` ("prior" or "mixture"), built once."""
-        if name not in self.samplers:
-            self.samplers[name] = sampling.latent_sampler(self, name)
-        return self.samplers[name]
+        key = f"sampler {name}"
+        if key not in self.derived:
+            self.derived[key] = sampling.latent_sampler(self, name)
+        return self.derived[key]
 
     def train(self, data) -> None:
         """Train the net on ``data`` (a refit on every row follows when early stopping asked for one)."""
@@ -221,8 +236,11 @@ class FittedModel:
         self.training_conditions = c
         if not self.spec.variational:
             decoded = self.run(self.decoded, self.training_codes, c, dtype=np.float64)
-            with np.errstate(invalid="ignore"):
-                self.residual_scale = np.sqrt(np.nan_to_num(np.nanmean(np.square(x - decoded), axis=0)))
+            squares = np.square(x - decoded)
+            observed = ~np.isnan(squares)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.where(observed, squares, 0.0).sum(0) / observed.sum(0)
+            self.residual_scale = np.sqrt(np.nan_to_num(mean))
         self.trained()
 
     # -- model files --------------------------------------------------------------------

@@ -73,7 +73,8 @@ class LanePlan:
     def pad(self, part: np.ndarray) -> np.ndarray:
         out = np.empty((self.size, *part.shape[1:]), dtype=np.float32)
         out[self.unused] = 0.0
-        out[self.slots] = part if len(self.first) == len(part) else part[self.first]
+        with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, which the source then reports
+            out[self.slots] = part if len(self.first) == len(part) else part[self.first]
         return out
 
     def unpad(self, result: np.ndarray) -> np.ndarray:
@@ -131,12 +132,15 @@ class ArrayRows:
 
 
 def run_chunks(module: nn.Module, fn: Callable, *sources: RowSource | np.ndarray | None, device: str,
-               dtype=None, chunk: int = INFERENCE_CHUNK):
+               dtype=None, chunk: int = INFERENCE_CHUNK, exact: Callable[[], nn.Module] | None = None):
     """Run ``fn(module, *tensor_chunks)`` over row chunks of ``sources`` and return numpy arrays.
 
     ``sources`` are :class:`RowSource` objects or numpy arrays (``None`` stays ``None``,
     e.g. no condition).  Results are float32 for float32 input and float64
     otherwise (``dtype`` overrides); ``fn`` may return one tensor or a tuple.
+    ``exact()`` gives a float64 copy of the module: rows whose float32 result
+    is not finite (values near float32's limit overflow inside the network)
+    are computed again with it, alone, so no other row's result changes.
     """
     rows = [ArrayRows(a) if isinstance(a, np.ndarray) else a for a in sources]
     first = next(a for a in rows if a is not None)
@@ -168,11 +172,33 @@ def run_chunks(module: nn.Module, fn: Callable, *sources: RowSource | np.ndarray
                     # written in place: collecting chunk outputs and concatenating them doubled the
                     # peak memory and fragmented the heap (RSS grew with n on large inputs)
                     results = tuple(np.empty((n, *o.shape[1:]), dtype=dtype) for o in out)
-                for res, o in zip(results, out):
-                    o = o.cpu().numpy()
+                arrays = [o.cpu().numpy() for o in out]
+                if exact is not None and dtype == np.float64:
+                    arrays = _recomputed(arrays, fn, exact, tensors)
+                for res, o in zip(results, arrays):
                     res[start:stop] = plan.unpad(o) if plan is not None else o
     finally:
         module.train(was_training)
     if results is None:
         return np.empty((0,), dtype=dtype)
     return results if len(results) > 1 else results[0]
+
+
+def _recomputed(arrays: list[np.ndarray], fn: Callable, exact: Callable[[], nn.Module],
+                tensors: list[torch.Tensor | None]) -> list[np.ndarray]:
+    """``arrays`` with the rows whose results are not finite computed again in float64 (their inputs are finite)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        bad = np.zeros(len(arrays[0]), dtype=bool)
+        for a in arrays:
+            bad |= ~np.isfinite(a.reshape(len(a), -1).sum(axis=1)) & ~np.isnan(a.reshape(len(a), -1)).any(axis=1)
+    if not bad.any():
+        return arrays
+    rows = torch.as_tensor(np.flatnonzero(bad))
+    again = fn(exact(), *[None if t is None else t[rows.to(t.device)].double() for t in tensors])
+    again = again if isinstance(again, tuple) else (again,)
+    fixed = []
+    for a, b in zip(arrays, again):
+        a = a.astype(np.float64)
+        a[bad] = b.cpu().numpy()
+        fixed.append(a)
+    return fixed

@@ -312,9 +312,9 @@ class ColumnLayout:
         for kind, cats in zip(kinds, categories):
             if kind == CATEGORICAL and not (isinstance(cats, list) and cats and all(
                     isinstance(c, (str, bool, numbers.Real)) for c in cats)):
-                raise ValueError("a categorical column of the layout has no valid categories.")
+                raise ValueError("a categorical column of the column layout has no valid categories.")
             if kind != CATEGORICAL and cats is not None:
-                raise ValueError("a non-categorical column of the layout lists categories.")
+                raise ValueError("a non-categorical column of the column layout lists categories.")
         return cls(names, kinds, categories, dtypes, labels, ordered)
 
 
@@ -333,7 +333,7 @@ def _categories(column: pd.Series) -> list[Any]:
         except TypeError as exc:
             raise TypeError(f"Column {column.name!r} holds unhashable values ({exc}); skae takes numbers, text, "
                             "booleans and dates. Convert them (e.g. lists to strings) or drop the column.") from exc
-        types = {type(_plain(v)) for v in values}
+        types = {type(_plain(v)) for v in column.dropna()}  # pd.unique already merged True with 1
         if bool in types and types & {int, float}:
             raise ValueError(
                 f"Column {column.name!r} holds both booleans and numbers ({sorted(t.__name__ for t in types)}): "
@@ -385,14 +385,14 @@ def _seconds(column: pd.Series, name: str) -> np.ndarray:
 
 
 def _datetimes(seconds: np.ndarray, dtype: str) -> pd.Series:
-    times = _EPOCH + pd.to_timedelta(np.round(seconds, 6), unit="s")
+    times = _EPOCH + pd.to_timedelta(np.round(seconds * 1e6).astype(np.int64), unit="us")
     series = pd.Series(times)
     if dtype == "object":  # datetime.date / datetime objects in fit
         return pd.Series([t.date() if t.time() == datetime.time(0) else t.to_pydatetime() for t in times],
                          dtype=object)
-    if "UTC" in dtype or "," in dtype:  # a time zone: the instants were encoded in UTC
+    if "," in dtype:  # a time zone: the instants were encoded in UTC
         tz = dtype.split(",", 1)[1].rstrip("]").strip()
-        return series.dt.tz_localize("UTC").dt.tz_convert(tz)
+        return series.dt.tz_localize("UTC").dt.tz_convert(tz).astype(dtype)
     return series.astype(dtype)
 
 

@@ -334,3 +334,16 @@ def test_no_warnings_on_a_clean_fit(X):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         AutoEncoder(**FAST).fit(X).transform(X)
+
+
+@pytest.mark.parametrize("make", [lambda: AutoEncoder(**FAST), lambda: VAE(**FAST)], ids=["AutoEncoder", "VAE"])
+def test_extreme_finite_rows_score_finite_and_in_order(make, X):
+    est = make().fit(X)
+    rows = np.repeat(X[:1], 3, axis=0)
+    rows[1, 2], rows[2, 2] = 1e20, 1e25  # squared errors beyond float32: computed in float64
+    scores = est.score_samples(rows)
+    assert np.isfinite(scores).all() and scores[0] > scores[1] > scores[2], scores
+    assert np.isfinite(est.feature_errors(rows)).all()
+    rows[2, 2] = 1e300  # beyond float32 once scaled: refused, named
+    with pytest.raises(ValueError, match="column 2 reaches 1e\\+300, beyond float32"):
+        est.score_samples(rows)
