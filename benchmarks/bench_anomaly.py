@@ -101,6 +101,7 @@ def contestants():
 
     table = {
         "skae": ("skae AutoEncoderOutlierDetector() (default)", _skae(lambda s: AutoEncoderOutlierDetector(random_state=s))),
+        "skae_missing20": ("skae default with 20 % of the entries missing (MCAR, train and test)", _missing(0.2)),
         "skae_single": ("skae detector, one network on all columns (n_estimators=1, max_features=1.0)",
                         _skae(lambda s: AutoEncoderOutlierDetector(n_estimators=1, max_features=1.0, random_state=s))),
         "skae_vae_det": ("skae detector around VAE()", _skae(lambda s: AutoEncoderOutlierDetector(VAE(random_state=s)))),

@@ -1,4 +1,4 @@
-"""Seed 004's comparison on the swiss roll: what an AE and a VAE learn with a 2-D latent space.
+"""AE vs VAE on the swiss roll: what each learns with a 2-D latent space, and how it samples.
 
 Both models see 3-D points on a rolled-up sheet.  The plain AE's codes are
 wherever the encoder put them (no density), so sampling needs a density fitted

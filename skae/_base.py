@@ -48,7 +48,7 @@ from .data import Rows, fit_image_shape, validate_rows
 from .exceptions import TrainingDivergedError
 from .likelihoods import Likelihood, likelihood_for
 from .spec import ModelSpec
-from .tabular import ColumnLayout
+from .tabular import ColumnLayout, is_mixed_frame
 
 __all__ = ["BaseAutoEncoder"]
 
@@ -63,6 +63,8 @@ class BaseAutoEncoder(RoutedParamsMixin, GenerativeMixin, TransformerMixin, Base
 
     #: encoder outputs per latent unit (2 for mean and log-variance)
     _encoder_outputs_per_latent = 1
+    #: what scaling="auto" does to the numeric columns of a table with categorical columns
+    _auto_table_scaling = "standard"
 
     # -- variant override points ----------------------------------------------
 
@@ -129,7 +131,9 @@ class BaseAutoEncoder(RoutedParamsMixin, GenerativeMixin, TransformerMixin, Base
 
     def _fit_fresh(self, X, y) -> BaseAutoEncoder:
         image_shape = fit_image_shape(X, self.architecture, self._routed("architecture"))
-        rows = validate_rows(self, X, reset=True, image_shape=image_shape)
+        quantile = self.scaling == "quantile" or (self.scaling == "auto" and self._auto_table_scaling == "quantile"
+                                                  and is_mixed_frame(X))
+        rows = validate_rows(self, X, reset=True, image_shape=image_shape, quantile=quantile)
         device = resolve_device(self.device) if self.accelerator is None else str(self.accelerator.device)
         conditions, encoded = self._fit_conditions(y, rows.n_samples)
         spec = self._model_spec(rows.n_features, image_shape, 0 if conditions is None else conditions.n_features_out,
@@ -139,7 +143,8 @@ class BaseAutoEncoder(RoutedParamsMixin, GenerativeMixin, TransformerMixin, Base
         stats = rows.stats()  # also tells whether a memmap has missing entries
         spec = replace(spec, missing_values=bool(rows.missing) or bool(built[1] is not None and built[1].missing))
         names = rows.layout.slot_names if rows.layout else getattr(self, "feature_names_in_", None)
-        scaler = Scaler.fit(stats, self.scaling, feature_names=names, unit_interval=likelihood.unit_interval,
+        scaler = Scaler.fit(stats, "quantile" if quantile else self.scaling, feature_names=names,
+                            unit_interval=likelihood.unit_interval,
                             passthrough=None if rows.layout is None else rows.layout.passthrough)
         model = FittedModel(
             params=self.get_params(deep=False), spec=spec, scaler=scaler, likelihood=likelihood,

@@ -101,11 +101,13 @@ VAE_PARAMETERS = """\
         Weight of the KL term (β-VAE for β > 1).
     n_mc_samples : int, default=1
         Monte-Carlo samples K of the reconstruction term per training step.
-    scaling : {"auto", "global", "standard", "minmax"} or None, default="auto"
+    scaling : {"auto", "global", "standard", "minmax", "quantile"} or None, default="auto"
         Input scaling done inside the model and undone on output (see
         :class:`skae.AutoEncoder`): "auto" is "global" for a Gaussian
-        likelihood, none for a Bernoulli one, and "standard" for the numeric
-        columns of a mixed-type table.
+        likelihood, none for a Bernoulli one, and "quantile" for the numeric
+        columns of a table with categorical columns: each enters the model
+        mapped onto a standard normal through its training distribution, so
+        generated rows follow its shape (benchmarks/results_synthetic.md).
 """
 
 

@@ -33,6 +33,7 @@ from torch import nn
 __all__ = ["INFERENCE_CHUNK", "ArrayRows", "LanePlan", "RowSource", "lane_plan", "run_chunks"]
 
 INFERENCE_CHUNK = 1024  # rows per chunk: small enough that conversion and scaling stay in cache
+GPU_CHUNK = 65536  # rows per chunk on CUDA
 LANES = 4  # 16-byte alignment of float32 rows
 # elementwise kernels compute the last (numel mod 2 x vector width) elements with scalar code, which can
 # differ in the last bit: trailing padding rows keep every real row in the vector loop (also keeps at
@@ -147,8 +148,10 @@ def run_chunks(module: nn.Module, fn: Callable, *sources: RowSource | np.ndarray
     dtype = np.dtype(dtype or first.dtype)
     # float32 in, float32 out: the fast path, exact to float32 rounding across batchings; other input gets
     # the lane plan and bit-identical rows
-    lanes = torch.device(device).type == "cpu" and dtype != np.float32
-    chunk = chunk if lanes else max(chunk, 4 * INFERENCE_CHUNK)
+    kind = torch.device(device).type
+    lanes = kind == "cpu" and dtype != np.float32
+    # a GPU wants large chunks (a launch per layer per chunk); the CPU's stay in cache
+    chunk = chunk if lanes else max(chunk, GPU_CHUNK if kind == "cuda" else 4 * INFERENCE_CHUNK)
     was_training = module.training
     module.eval()
     n = len(first)
@@ -165,7 +168,10 @@ def run_chunks(module: nn.Module, fn: Callable, *sources: RowSource | np.ndarray
                         tensors.append(None)
                         continue
                     batch = plan.pad(raw) if plan is not None else np.array(raw, dtype=np.float32)
-                    tensors.append(torch.from_numpy(a.finish(batch, raw, start)).to(device))
+                    tensor = torch.from_numpy(a.finish(batch, raw, start))
+                    if kind == "cuda":  # a page-locked copy lets the transfer overlap the host's next work
+                        tensor = tensor.pin_memory().to(device, non_blocking=True)
+                    tensors.append(tensor.to(device))
                 out = fn(module, *tensors)
                 out = out if isinstance(out, tuple) else (out,)
                 if results is None:

@@ -108,7 +108,7 @@ SHARED_CONSTRAINTS: dict[str, list] = {
     "latent_dim": [Interval(numbers.Integral, 1, None, closed="left")],
     "hidden_dims": ["array-like"],
     "activation": [StrOptions(set(ACTIVATIONS) - {"identity"})],
-    "scaling": [StrOptions({"auto", "global", "standard", "minmax"}), None],
+    "scaling": [StrOptions({"auto", "global", "standard", "minmax", "quantile"}), None],
     "handle_unknown": [StrOptions({"error", "ignore"})],
     "architecture": [str, callable],
     "regularizers": [list, tuple, str, dict, None],

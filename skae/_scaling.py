@@ -170,6 +170,8 @@ class Scaler:
         scaling_param = mode
         if mode == "auto":
             mode = "standard" if mixed else None if unit_interval else "global"
+        elif mode == "quantile":  # the columns arrive mapped onto N(0, 1) (skae.tabular.QuantileMap)
+            mode = "standard"
 
         def column(j: int) -> str:
             return f"column {j}" + (f" ({names[j]!r})" if names is not None else "")

@@ -144,7 +144,10 @@ class StreamingData:
         if lo == hi:
             return None
         raw = read_rows(self.array, start, stop)[self.rows[lo:hi] - start]
-        x = torch.as_tensor(self.scale(raw), device=self.device)
+        x = torch.from_numpy(np.ascontiguousarray(self.scale(raw)))
+        if torch.device(self.device).type == "cuda":  # page-locked: the copy overlaps the next block's read
+            x = x.pin_memory().to(self.device, non_blocking=True)
+        x = x.to(self.device)
         c = None if self.c is None else self.c[torch.as_tensor(self.rows[lo:hi], device=self.c.device)]
         return x, c
 

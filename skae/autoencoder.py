@@ -37,13 +37,16 @@ class AutoEncoder(BaseAutoEncoder):
         Reconstruction loss, averaged over features: squared error, or binary
         cross-entropy for data in [0, 1] (the decoder then outputs logits and
         reconstructions are probabilities).
-    scaling : {"auto", "global", "standard", "minmax"} or None, default="auto"
+    scaling : {"auto", "global", "standard", "minmax", "quantile"} or None, default="auto"
         Input scaling done inside the model and undone on output.  "global"
         centres each feature and divides by one overall standard deviation
-        (keeps the relative geometry, like PCA); "auto" is "global" for
-        ``loss="mse"``, no scaling for ``loss="bce"``, and "standard" for the
-        numeric columns of a table with categorical or boolean columns (one-hot
-        and 0/1 slots are never scaled).
+        (keeps the relative geometry, like PCA); "quantile" maps each numeric
+        column of a DataFrame through its training distribution onto a
+        standard normal and back (:class:`skae.tabular.QuantileMap`; errors
+        are then in those units); "auto" is "global" for ``loss="mse"``, no
+        scaling for ``loss="bce"``, and "standard" for the numeric columns of a
+        table with categorical or boolean columns (one-hot and 0/1 slots are
+        never scaled).
     %(shared_parameters)s
 
     Attributes

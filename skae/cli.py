@@ -31,8 +31,9 @@ def _plugins(args) -> int:
     from . import plugins
 
     rows = plugins.describe()
-    if args.json:
-        print(json.dumps(rows, indent=2))
+    if args.json:  # the same plural keys as the table below
+        plural = {k: k if k in ("plugin", "distribution") else k + "s" for k in rows[0]} if rows else {}
+        print(json.dumps([{plural[k]: v for k, v in row.items()} for row in rows], indent=2))
         return 0
     for row in rows:
         print(f"{row['plugin']}  (distribution: {row['distribution']})")
@@ -59,18 +60,30 @@ def _read_table(path: str):
     return pd.read_csv(path, sep="\t" if path.endswith(".tsv") else ",")
 
 
-def _select(frame, args, path: str):
-    """Split off the ``--target`` column and keep the feature columns (``--columns`` / ``--drop``)."""
+def _did_you_mean(name: str, names) -> str:
+    import difflib
+
+    hint = difflib.get_close_matches(str(name), [str(n) for n in names], n=1)
+    return f" Did you mean {hint[0]!r}?" if hint else ""
+
+
+def _select(frame, args, path: str, target: str | list | None = None):
+    """Split off the ``--target`` column(s) and keep the feature columns (``--columns`` / ``--drop``)."""
     y = None
-    if args.target:
-        if args.target not in frame.columns:
-            raise CLIError(f"--target {args.target!r} is not a column of {path}: {list(frame.columns)}.")
-        y = frame.pop(args.target)
+    target = args.target or target
+    if target:
+        wanted_targets = [target] if isinstance(target, str) else list(target)
+        for t in wanted_targets:
+            if t not in frame.columns:
+                raise CLIError(f"--target {t!r} is not a column of {path}.{_did_you_mean(t, frame.columns)} "
+                               f"It has {list(frame.columns)}.")
+        y = frame.pop(wanted_targets[0]) if len(wanted_targets) == 1 else frame[wanted_targets]
+        frame = frame.drop(columns=wanted_targets, errors="ignore")
     names = list(frame.columns)
     wanted = args.columns if args.columns else [c for c in names if c not in (args.drop or [])]
     missing = [c for c in [*(args.columns or []), *(args.drop or [])] if c not in names]
     if missing:
-        raise CLIError(f"{path} has no column(s) {missing}; it has {names}.")
+        raise CLIError(f"{path} has no column(s) {missing}.{_did_you_mean(missing[0], names)} It has {names}.")
     return frame[wanted], y
 
 
@@ -93,11 +106,34 @@ def _check_columns(frame, path: str) -> None:
     if categorical:
         print(f"skae: modelling {', '.join(categorical)} as categorical; if one is an id or a label, leave it "
               "out with --drop (or --target for a ConditionalVAE's condition).", file=sys.stderr)
+    suspects = [c for c, k in kinds.items() if k == "numeric" and _looks_like_id_or_label(frame[c])]
+    if suspects:
+        print(f"skae: column(s) {suspects} look like an id (one value per row) or a label (a few distinct "
+              "integers); if so, leave them out with --drop.", file=sys.stderr)
+
+
+def _looks_like_id_or_label(column) -> bool:
+    """Integers with one value per row (an id), or a few distinct integers in many rows (a label)."""
+    import numpy as np
+
+    values = column.dropna().to_numpy()
+    if len(values) < 20 or not np.all(np.mod(values, 1) == 0):
+        return False
+    distinct = len(np.unique(values))
+    sequential = distinct == len(values) and np.all(np.diff(np.sort(values)) == 1)
+    return bool(sequential or distinct <= 2 and set(np.unique(values)) <= {0, 1})
+
+
+_OUTPUT_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".json")
 
 
 def _write_table(frame, path: str | None) -> None:
     if path is None or path == "-":
         frame.to_csv(sys.stdout, index=False)
+    elif path.endswith(".json"):
+        frame.to_json(path, orient="records", indent=None)
+    elif path.endswith(".tsv"):
+        frame.to_csv(path, sep="\t", index=False)
     elif path.endswith((".parquet", ".pq")):
         try:
             frame.to_parquet(path, index=False)
@@ -133,7 +169,8 @@ def _estimator(name: str, items: list[str]):
     from ._registry import ESTIMATOR_NAMES, estimator_factory
 
     if name not in ESTIMATOR_NAMES:
-        raise CLIError(f"unknown estimator {name!r}; choose from {list(ESTIMATOR_NAMES)}.")
+        raise CLIError(f"unknown estimator {name!r}.{_did_you_mean(name, ESTIMATOR_NAMES)} Choose from "
+                       f"{list(ESTIMATOR_NAMES)}.")
     params = {}
     for item in items:
         if "=" not in item:
@@ -146,7 +183,22 @@ def _estimator(name: str, items: list[str]):
         # a wrapper's estimator__NAME parameters configure the AutoEncoder it wraps
         params = {k: v for k, v in params.items() if not k.startswith("estimator__")}
         params["estimator"] = estimator_factory("AutoEncoder")(**inner)
+    known = list(inspect.signature(factory).parameters)
+    if "kwargs" not in known or name == "BetaVAE":
+        known = known if name != "BetaVAE" else list(inspect.signature(estimator_factory("VAE")).parameters)
+    for key in params:
+        if "__" not in key and key not in known:
+            raise CLIError(f"-p {key}: {name} has no parameter {key!r}.{_did_you_mean(key, known)}")
     return factory(**params)
+
+
+def _threads(args) -> int:
+    """Torch's threads: ``--threads``, else OMP_NUM_THREADS, else half the cores (at most 4)."""
+    import torch
+
+    count = args.threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or max(1, min(4, (os.cpu_count() or 2) // 2))
+    torch.set_num_threads(count)
+    return count
 
 
 def _fit(args) -> int:
@@ -155,6 +207,15 @@ def _fit(args) -> int:
     estimator = _estimator(args.estimator, args.param)
     frame, y = _select(_read_table(args.data), args, args.data)
     _check_columns(frame, args.data)
+    threads = _threads(args)
+    params = estimator.get_params(deep=False)
+    device = params.get("device", "cpu")
+    progress = "verbose" in params and params["verbose"] == 0 and not args.quiet
+    if progress:
+        estimator.set_params(verbose=1)  # a line per epoch: a fit can take minutes
+    print(f"skae: fitting {type(estimator).__name__} on {frame.shape[0]} rows x {frame.shape[1]} columns "
+          f"({device}, {threads} thread{'s' if threads > 1 else ''}){'' if y is None else f', condition {y.name!r}'}",
+          file=sys.stderr)
     interrupted = []
 
     def on_interrupt(signum, frame_):
@@ -166,11 +227,15 @@ def _fit(args) -> int:
     except ValueError:  # not the main thread: no handler, Ctrl-C is not ours to see
         previous = None
     try:
-        estimator.fit(frame, y)
+        with _redirect_progress():
+            estimator.fit(frame, y)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
-    history = getattr(getattr(estimator, "estimator_", estimator), "history_", None)
+    if progress:  # the model keeps the parameters the user gave
+        estimator.set_params(verbose=0)
+        estimator.model_.params["verbose"] = 0
+    history = getattr(estimator, "history_", None)  # a detector's members train in steps, not epochs
     epochs = len(history) if history is not None else 0
     if interrupted and not args.save_on_interrupt:
         raise _Interrupted(f"training stopped after {epochs} epoch(s); nothing was written "
@@ -186,10 +251,35 @@ def _fit(args) -> int:
     summary = f"fitted {type(estimator).__name__} on {frame.shape[0]} rows x {frame.shape[1]} columns"
     if epochs and history is not None:
         summary += f", {epochs} epochs, final train loss {history[-1, 'train_loss']:.5g}"
+    elif hasattr(estimator, "estimators_features_"):
+        summary += f", {len(estimator.estimators_features_)} members"
     print(f"{summary}; saved to {args.out}", file=sys.stderr)
     if interrupted:
         raise _Interrupted(f"interrupted; saved the model of epoch {epochs} to {args.out}.")
     return 0
+
+
+class _PlainStream:
+    """A text stream whose ANSI colour codes are dropped (skorch's epoch table colours its cells)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        import re
+
+        return self.stream.write(re.sub(r"\x1b\[[0-9;]*m", "", text))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _redirect_progress():
+    """Epoch lines go to stderr (stdout may carry a table); plain text unless stderr is a terminal."""
+    import contextlib
+
+    stream = sys.stderr if sys.stderr.isatty() else _PlainStream(sys.stderr)
+    return contextlib.redirect_stdout(stream)
 
 
 def _load_model(path: str, allow_pickle: bool):
@@ -211,13 +301,20 @@ def _transform(args) -> int:
     import numpy as np
     import pandas as pd
 
+    if args.out and args.out != "-" and not args.out.endswith(_OUTPUT_SUFFIXES):
+        raise CLIError(f"--out {args.out}: write {', '.join(_OUTPUT_SUFFIXES)} (or leave --out out for CSV on stdout).")
+
     estimator = _load_model(args.model, args.allow_pickle)
+    _threads(args)
+    name = type(estimator).__name__
+    holds = f"{args.model} holds {'an' if name[0] in 'AEIOU' else 'a'} {name}"
     if args.method == "predict" and not hasattr(estimator, "predict"):
-        raise CLIError(f"--method predict needs a detector model (AutoEncoderOutlierDetector); "
-                       f"{args.model} holds a {type(estimator).__name__}.")
+        raise CLIError(f"--method predict needs a detector model (AutoEncoderOutlierDetector); {holds}.")
     if args.method == "reconstruct" and not hasattr(estimator, "reconstruct"):
-        raise CLIError(f"--method reconstruct needs an autoencoder; {args.model} holds a {type(estimator).__name__}.")
-    frame, y = _select(_read_table(args.data), args, args.data)
+        raise CLIError(f"--method reconstruct needs an autoencoder; {holds}.")
+    # a conditional model reads its condition from the column(s) it was fitted with
+    stored = getattr(estimator, "condition_columns_", None) if hasattr(estimator, "condition_encoder_") else None
+    frame, y = _select(_read_table(args.data), args, args.data, target=stored)
     names = getattr(estimator, "feature_names_in_", None)
     if names is not None and not args.columns:
         missing = [c for c in names if c not in frame.columns]
@@ -245,6 +342,12 @@ def _add_columns(p) -> None:
     p.add_argument("--columns", nargs="+", metavar="COL", help="use only these columns as features")
     p.add_argument("--drop", nargs="+", metavar="COL", help="leave these columns out (an id, a label)")
     p.add_argument("--target", metavar="COL", help="column holding the condition y (ConditionalVAE); never a feature")
+
+
+def _add_threads(p) -> None:
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="torch threads (default: OMP_NUM_THREADS, else half the cores, at most 4: more threads "
+                        "than free cores make a fit many times slower on a busy machine)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -276,6 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "before training starts")
     p.add_argument("--save-on-interrupt", action="store_true",
                    help="on Ctrl-C, save the model of the last finished epoch (default: write nothing)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no line per epoch (the start and end lines stay)")
+    _add_threads(p)
     p.set_defaults(func=_fit)
 
     p = sub.add_parser(
@@ -292,7 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-pickle", action="store_true",
                    help="allow loading a .joblib/.pkl model: unpickling runs code from the file; only for "
                         "files you trust")
-    p.add_argument("--out", "-o", help="output .csv or .parquet (default: CSV on stdout)")
+    p.add_argument("--out", "-o", help="output .csv, .tsv, .parquet or .json (records) (default: CSV on stdout)")
+    _add_threads(p)
     p.set_defaults(func=_transform)
     return parser
 

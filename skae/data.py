@@ -184,7 +184,7 @@ class ScaledRows:
 
 def validate_rows(estimator, X, *, reset: bool, image_shape: tuple[int, ...] | None = None,
                   layout: ColumnLayout | None = None, check_finite: bool = True, training: bool = False,
-                  handle_unknown: str | None = None) -> Rows:
+                  handle_unknown: str | None = None, quantile: bool = False) -> Rows:
     """Validate X for ``estimator`` and return its rows.
 
     Parameters
@@ -208,10 +208,18 @@ def validate_rows(estimator, X, *, reset: bool, image_shape: tuple[int, ...] | N
         ``handle_unknown="ignore"``) become missing entries (:meth:`ColumnLayout.encode`).
     handle_unknown : {"error", "ignore"} or None
         For a table's unknown categories; None: the estimator's ``handle_unknown``.
+    quantile : bool
+        With ``reset``: a DataFrame's numeric columns go through quantile maps
+        (``scaling="quantile"``), a numeric DataFrame included.
     """
     owner = type(estimator).__name__
     if reset:
-        layout = ColumnLayout.from_frame(X) if is_mixed_frame(X) else None
+        if quantile and not isinstance(X, pd.DataFrame):
+            raise ValueError(
+                f"scaling='quantile' maps the numeric columns of a DataFrame onto a normal distribution (and back "
+                f"on output); X is a {type(X).__name__}. Pass a DataFrame, or choose another scaling."
+            )
+        layout = ColumnLayout.from_frame(X, quantile=quantile) if quantile or is_mixed_frame(X) else None
     elif layout is None and is_mixed_frame(X):
         raise TypeError(
             f"{owner} was fitted on numeric data; X has categorical or boolean columns. "

@@ -154,7 +154,11 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
     # -- imputing ---------------------------------------------------------------------
 
     def transform(self, X: ArrayLike) -> ArrayLike:
-        """X with its missing entries filled (observed entries as they were)."""
+        """X with its missing entries filled (observed entries as they were).
+
+        A row with nothing observed gets the model's typical row: its mean
+        training code, decoded.
+        """
         check_is_fitted(self, "estimator_")
         X = self._with_nan(X, reset=False)
         missing = self._missing(X)
@@ -165,6 +169,12 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         if hole_rows.any():
             guesses = self._guesses(_rows(part, hole_rows))
             filled = _fill(filled, guesses, hole_rows, missing[:, kept])
+        empty_rows = np.asarray(missing[:, kept].all(axis=1), dtype=bool)
+        if empty_rows.any():  # nothing observed to predict from: the model's typical row (its mean code, decoded)
+            typical = self.estimator_.inverse_transform(self.estimator_.training_codes_.mean(0, keepdims=True))
+            typical = pd.concat([typical] * int(empty_rows.sum()), ignore_index=True) \
+                if isinstance(typical, pd.DataFrame) else np.repeat(typical, int(empty_rows.sum()), axis=0)
+            filled = _fill(filled, typical, empty_rows, missing[:, kept])
         if self.keep_empty_features and self._empty.any():
             filled = _with_empty(X, filled, self._empty)
         if self.indicator_ is not None:
@@ -256,8 +266,9 @@ def _default_model(shape: tuple[int, int], random_state: RandomState):
     from .autoencoder import AutoEncoder
 
     epochs = int(min(400, max(20, math.ceil(STEPS * 64 / max(shape[0], 1)))))
+    # a category the training rows lacked is kept as observed and costs nothing: the model skips it
     return AutoEncoder(latent_dim=32, activation="relu", corruption="missing", early_stopping=False,
-                       max_epochs=epochs, random_state=random_state)
+                       max_epochs=epochs, handle_unknown="ignore", random_state=random_state)
 
 
 def _is_nan(value) -> bool:

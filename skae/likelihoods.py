@@ -196,6 +196,16 @@ class MixedColumns(Likelihood):
         ])
         self.starts = [start for start, _ in self.slots]
         self.numeric_slots = [start for start, kind in zip(self.starts, self.kinds) if kind == NUMERIC]
+        self.boolean_slots = [start for start, kind in zip(self.starts, self.kinds) if kind == BOOLEAN]
+        self.categorical = [slot for slot, kind in zip(self.slots, self.kinds) if kind == CATEGORICAL]
+        # the terms are computed kind by kind (numbers, booleans, categories), then put back in column order
+        by_kind = ([j for j, k in enumerate(self.kinds) if k == NUMERIC] + [j for j, k in enumerate(self.kinds) if k == BOOLEAN]
+                   + [j for j, k in enumerate(self.kinds) if k == CATEGORICAL])
+        self.term_order = np.argsort(by_kind)
+        slot_kinds = [(kind, s) for kind, (start, stop) in zip(self.kinds, self.slots) for s in range(start, stop)]
+        by_slot = ([s for k, s in slot_kinds if k == NUMERIC] + [s for k, s in slot_kinds if k == BOOLEAN]
+                   + [s for k, s in slot_kinds if k == CATEGORICAL])
+        self.slot_order = np.argsort(by_slot)
         self._cache: dict = {}
 
     def __getstate__(self):
@@ -212,6 +222,9 @@ class MixedColumns(Likelihood):
                 torch.as_tensor(self.column_weights, dtype=like.dtype, device=like.device),
                 torch.as_tensor([k == NUMERIC for k in self.kinds], device=like.device),
                 torch.as_tensor(self.starts, dtype=torch.long, device=like.device),
+                torch.as_tensor(self.boolean_slots, dtype=torch.long, device=like.device),
+                torch.as_tensor(self.term_order, dtype=torch.long, device=like.device),
+                torch.as_tensor(self.slot_order, dtype=torch.long, device=like.device),
             )
         return self._cache[key]
 
@@ -220,19 +233,22 @@ class MixedColumns(Likelihood):
 
     def _terms(self, x, out, scale=None):
         """Per-column errors; with the scaler's ``scale``, numeric squared errors are in X's units."""
-        terms = []
-        for kind, (start, stop) in zip(self.kinds, self.slots):
+        numeric, _, _, _, boolean, order, _ = self._tensors(x)
+        pieces = []
+        if len(self.numeric_slots):
+            difference = x[..., numeric] - out[..., numeric]
+            if scale is not None:
+                difference = difference * torch.as_tensor(np.asarray(scale)[self.numeric_slots], dtype=x.dtype,
+                                                          device=x.device)
+            pieces.append(difference.square())
+        if len(self.boolean_slots):
+            pieces.append(F.binary_cross_entropy_with_logits(out[..., boolean], x[..., boolean], reduction="none"))
+        for start, stop in self.categorical:
             t, o = x[..., start:stop], out[..., start:stop]
-            if kind == NUMERIC:
-                unit = 1.0 if scale is None else float(scale[start])
-                terms.append(((t - o) * unit).square()[..., 0])
-            elif kind == BOOLEAN:
-                terms.append(F.binary_cross_entropy_with_logits(o, t, reduction="none")[..., 0])
-            else:
-                log_p = torch.log_softmax(o, dim=-1)
-                known = -(t * log_p).sum(-1)
-                terms.append(torch.where(t.sum(-1) > 0, known, -log_p.min(-1).values))
-        return torch.stack(terms, dim=-1)
+            log_p = torch.log_softmax(o, dim=-1)
+            known = -(t * log_p).sum(-1)
+            pieces.append(torch.where(t.sum(-1) > 0, known, -log_p.min(-1).values)[..., None])
+        return torch.cat(pieces, dim=-1)[..., order]
 
     def term_mask(self, mask):
         return mask[..., self._tensors(mask)[3]]
@@ -242,7 +258,7 @@ class MixedColumns(Likelihood):
 
     def log_likelihood(self, x, out, mask=None, *, log_scale=None, in_range=False):
         errors = self.terms(x, out)
-        slots, _, numeric, _ = self._tensors(x)
+        slots, _, numeric, *_ = self._tensors(x)
         log_scale = torch.broadcast_to(log_scale, x.shape[-1:])[slots]
         gaussian = -0.5 * (errors[..., numeric] * torch.exp(-2 * log_scale) + _LOG_2PI) - log_scale
         other = errors[..., ~numeric]
@@ -259,11 +275,10 @@ class MixedColumns(Likelihood):
         return self.terms(x, out) * self.weights(x)
 
     def mean(self, out):
-        parts = []
-        for kind, (start, stop) in zip(self.kinds, self.slots):
-            o = out[..., start:stop]
-            parts.append(o if kind == NUMERIC else torch.sigmoid(o) if kind == BOOLEAN else torch.softmax(o, -1))
-        return torch.cat(parts, dim=-1)
+        numeric, _, _, _, boolean, _, order = self._tensors(out)
+        parts = [out[..., numeric], torch.sigmoid(out[..., boolean])]
+        parts += [torch.softmax(out[..., start:stop], -1) for start, stop in self.categorical]
+        return torch.cat(parts, dim=-1)[..., order]
 
     @property
     def numeric_slot_mask(self) -> np.ndarray:

@@ -40,14 +40,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._column_values import (
+    QuantileMap,
+    as_datetimes,
+    as_numbers,
+    as_numeric,
+    as_seconds,
+    categories_of,
+    category_codes,
+    plain,
+)
 from .likelihoods import BOOLEAN, CATEGORICAL, NUMERIC
 
-__all__ = ["DATETIME", "ColumnLayout", "column_kind", "is_mixed_frame"]
+__all__ = ["DATETIME", "ColumnLayout", "QuantileMap", "column_kind", "is_mixed_frame"]
 
 #: a datetime column: modelled as a number (seconds since 1970), returned as datetimes
 DATETIME = "datetime"
 _KINDS = (NUMERIC, CATEGORICAL, BOOLEAN, DATETIME)
-_EPOCH = pd.Timestamp("1970-01-01")
 
 
 def column_kind(series: pd.Series) -> str | None:
@@ -131,10 +140,13 @@ class ColumnLayout:
         The columns' labels as given (ints stay ints); default: ``names``.
     ordered : list of bool or None
         Whether each ``category`` column's categories are ordered.
+    quantiles : list of QuantileMap or None
+        With ``scaling="quantile"``: each numeric column's map onto a standard normal.
     """
 
-    def __init__(self, names, kinds, categories, dtypes, labels=None, ordered=None):
+    def __init__(self, names, kinds, categories, dtypes, labels=None, ordered=None, quantiles=None):
         self.names, self.kinds = [str(n) for n in names], list(kinds)
+        self.quantiles = list(quantiles) if quantiles is not None else [None] * len(self.names)
         self.categories = [None if c is None else list(c) for c in categories]
         self.dtypes = [str(d) for d in dtypes]
         self.labels = list(self.names if labels is None else labels)
@@ -153,8 +165,8 @@ class ColumnLayout:
         return [NUMERIC if k == DATETIME else k for k in self.kinds]
 
     @classmethod
-    def from_frame(cls, X: pd.DataFrame) -> ColumnLayout:
-        """The layout of a training DataFrame."""
+    def from_frame(cls, X: pd.DataFrame, quantile: bool = False) -> ColumnLayout:
+        """The layout of a training DataFrame (numeric columns through a :class:`QuantileMap` with ``quantile``)."""
         check_frame_columns(X)
         kinds: list[str] = []
         categories: list[list[Any] | None] = []
@@ -164,7 +176,7 @@ class ColumnLayout:
             kind = _kind(column)
             kinds.append(kind)
             ordered.append(bool(isinstance(column.dtype, pd.CategoricalDtype) and column.cat.ordered))
-            cats = _categories(column) if kind == CATEGORICAL else None
+            cats = categories_of(column) if kind == CATEGORICAL else None
             categories.append(cats)
             if cats is not None and len(X) >= 50 and len(cats) >= 0.9 * column.notna().sum():
                 warnings.warn(
@@ -173,9 +185,17 @@ class ColumnLayout:
                     "category), which costs memory and says nothing about new rows; drop it if it is an id.",
                     UserWarning, stacklevel=4,
                 )
-        labels = [label.item() if isinstance(label, np.generic) else label for label in X.columns]
-        return cls([str(c) for c in X.columns], kinds, categories, [str(X[c].dtype) for c in X.columns], labels,
-                   ordered)
+        labels = [plain(label) for label in X.columns]
+        layout = cls([str(c) for c in X.columns], kinds, categories, [str(X[c].dtype) for c in X.columns], labels,
+                     ordered)
+        if quantile:
+            layout.quantiles = [QuantileMap.fit(layout._raw_numbers(X.iloc[:, j], j)) if kind in (NUMERIC, DATETIME)
+                                else None for j, kind in enumerate(kinds)]
+        return layout
+
+    def _raw_numbers(self, column: pd.Series, j: int) -> np.ndarray:
+        name = self.names[j]
+        return as_seconds(column, name) if self.kinds[j] == DATETIME else as_numbers(column, name)
 
     @property
     def slot_names(self) -> list[str]:
@@ -224,17 +244,17 @@ class ColumnLayout:
                 zip(self.names, self.kinds, self.categories, self.slots)):
             column = X.iloc[:, j]
             missing = column.isna().to_numpy()
-            if kind == NUMERIC:
-                out[:, start] = _numbers(column, name)
-            elif kind == DATETIME:
-                out[:, start] = _seconds(column, name)
+            if kind in (NUMERIC, DATETIME):
+                raw = self._raw_numbers(column, j)
+                quantiles = self.quantiles[j]
+                out[:, start] = raw if quantiles is None else quantiles.encode(raw)
             elif kind == BOOLEAN:
                 values = column.to_numpy(dtype=object)[~missing]
                 if not all(isinstance(v, (bool, np.bool_)) or v in (0, 1) for v in values):
                     raise ValueError(f"Boolean column {name!r} holds values other than True/False.")
                 out[~missing, start] = values.astype(np.float64)
             else:
-                codes = _codes(column, cats, name)
+                codes = category_codes(column, cats, name)
                 unknown = (codes < 0) & ~missing
                 if unknown.any() and handle_unknown == "error":
                     seen = sorted({repr(v) for v in column[unknown]})[:5]
@@ -260,13 +280,14 @@ class ColumnLayout:
         stays in [-128, 127]).
         """
         columns = {}
-        for label, kind, cats, dtype, ordered, (start, stop) in zip(
-                self.labels, self.kinds, self.categories, self.dtypes, self.ordered, self.slots):
+        for label, kind, cats, dtype, ordered, quantiles, (start, stop) in zip(
+                self.labels, self.kinds, self.categories, self.dtypes, self.ordered, self.quantiles, self.slots):
             v = values[:, start:stop]
+            values_ = v[:, 0] if quantiles is None else quantiles.decode(v[:, 0])
             if kind == NUMERIC:
-                columns[label] = _numeric(v[:, 0], dtype)
+                columns[label] = as_numeric(values_, dtype)
             elif kind == DATETIME:
-                columns[label] = _datetimes(v[:, 0], dtype)
+                columns[label] = as_datetimes(values_, dtype)
             elif kind == BOOLEAN:
                 p = v[:, 0]
                 flags = rng.uniform(size=len(p)) < p if rng is not None else p > 0.5
@@ -288,7 +309,8 @@ class ColumnLayout:
     def to_state(self) -> dict[str, Any]:
         """The layout as JSON values, for model files."""
         return {"names": self.names, "kinds": self.kinds, "categories": self.categories, "dtypes": self.dtypes,
-                "labels": self.labels, "ordered": self.ordered}
+                "labels": self.labels, "ordered": self.ordered,
+                "quantiles": [None if q is None else q.to_state() for q in self.quantiles]}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> ColumnLayout:
@@ -315,94 +337,9 @@ class ColumnLayout:
                 raise ValueError("a categorical column of the column layout has no valid categories.")
             if kind != CATEGORICAL and cats is not None:
                 raise ValueError("a non-categorical column of the column layout lists categories.")
-        return cls(names, kinds, categories, dtypes, labels, ordered)
-
-
-def _plain(value):
-    """A category as a plain Python value (numpy scalars from pandas become int / float / str / bool)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _categories(column: pd.Series) -> list[Any]:
-    """A categorical column's categories: all of a ``category`` dtype's, in order; else the observed values."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        cats = list(column.cat.categories)
-    else:
-        try:
-            values = pd.unique(column.dropna())
-        except TypeError as exc:
-            raise TypeError(f"Column {column.name!r} holds unhashable values ({exc}); skae takes numbers, text, "
-                            "booleans and dates. Convert them (e.g. lists to strings) or drop the column.") from exc
-        types = {type(_plain(v)) for v in column.dropna()}  # pd.unique already merged True with 1
-        if bool in types and types & {int, float}:
-            raise ValueError(
-                f"Column {column.name!r} holds both booleans and numbers ({sorted(t.__name__ for t in types)}): "
-                "True and 1 would become one category and could not come back as they were. Use one type."
-            )
-        cats = sorted(values, key=lambda v: (str(type(v)), v))
-    return [_plain(c) for c in cats]
-
-
-def _codes(column: pd.Series, cats: list[Any], name: str) -> np.ndarray:
-    """Each value's category index (-1: unknown or missing); values match string categories by their text."""
-    values = column.astype(object).map(_plain).to_numpy()
-    if cats and all(isinstance(c, str) for c in cats):
-        values = np.asarray([v if v is None or isinstance(v, str) or pd.isna(v) else _text(v) for v in values],
-                            dtype=object)
-    try:
-        return pd.Index(cats, dtype=object).get_indexer(values)
-    except TypeError as exc:
-        raise TypeError(f"Column {name!r} holds values that cannot be compared with its categories: {exc}") from exc
-
-
-def _text(value) -> str:
-    """A number as it is written in a CSV (1.0 read as a float is "1")."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _numbers(column: pd.Series, name: str) -> np.ndarray:
-    if pd.api.types.is_object_dtype(column.dtype):
-        try:
-            return np.asarray([np.nan if pd.isna(v) else float(v) for v in column], dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"Column {name!r} was numeric in fit; it now holds {exc}.") from exc
-    if not pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
-        raise TypeError(f"Column {name!r} was numeric in fit; it now has dtype {column.dtype}.")
-    return column.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _seconds(column: pd.Series, name: str) -> np.ndarray:
-    try:
-        times = pd.to_datetime(column)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"Column {name!r} held datetimes in fit; it now holds {exc}.") from exc
-    if times.dt.tz is not None:
-        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
-    seconds = (times - _EPOCH).dt.total_seconds().to_numpy(dtype=np.float64, na_value=np.nan)
-    return seconds
-
-
-def _datetimes(seconds: np.ndarray, dtype: str) -> pd.Series:
-    times = _EPOCH + pd.to_timedelta(np.round(seconds * 1e6).astype(np.int64), unit="us")
-    series = pd.Series(times)
-    if dtype == "object":  # datetime.date / datetime objects in fit
-        return pd.Series([t.date() if t.time() == datetime.time(0) else t.to_pydatetime() for t in times],
-                         dtype=object)
-    if "," in dtype:  # a time zone: the instants were encoded in UTC
-        tz = dtype.split(",", 1)[1].rstrip("]").strip()
-        return series.dt.tz_localize("UTC").dt.tz_convert(tz).astype(dtype)
-    return series.astype(dtype)
-
-
-def _numeric(values: np.ndarray, dtype: str) -> pd.Series:
-    """Decoded numbers as ``dtype``: integers rounded, and clipped to what the dtype holds."""
-    lower = dtype.lower()
-    if lower.startswith(("int", "uint")):
-        info = np.iinfo(np.dtype(lower))
-        return pd.Series(np.clip(np.rint(values), info.min, info.max)).astype(dtype)
-    if lower in ("float16", "float32"):
-        limits = np.finfo(np.dtype(lower))
-        return pd.Series(np.clip(values, limits.min, limits.max)).astype(dtype)
-    return pd.Series(values).astype(dtype if lower.startswith("float") else "float64")
+        quantiles = state.get("quantiles") or [None] * len(names)
+        if not isinstance(quantiles, list) or len(quantiles) != len(names) or any(
+                q is not None and k not in (NUMERIC, DATETIME) for q, k in zip(quantiles, kinds)):
+            raise ValueError("the column layout's quantile maps do not match its columns.")
+        maps = [None if q is None else QuantileMap.from_state(q) for q in quantiles]
+        return cls(names, kinds, categories, dtypes, labels, ordered, maps)

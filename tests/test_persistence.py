@@ -9,8 +9,7 @@ import pytest
 import torch
 
 import skae
-from skae import AutoEncoder, AutoEncoderOutlierDetector, ModelFileError
-from skae import persistence
+from skae import AutoEncoder, AutoEncoderOutlierDetector, ModelFileError, persistence
 
 FAST = dict(latent_dim=2, hidden_dims=(16,), max_epochs=2, random_state=0)
 
@@ -45,7 +44,7 @@ def test_a_threshold_setting_is_validated_where_it_is_used(X, tmp_path):
         skae.save(det, tmp_path / "d.skae")
     det.set_params(contamination="bogus")
     with pytest.raises(ValueError, match="'contamination' parameter"):
-        det.threshold_
+        det.threshold_  # noqa: B018 - the property validates
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")

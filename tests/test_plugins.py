@@ -120,5 +120,5 @@ def test_disable_autoload_and_cli_listing():
         [sys.executable, "-m", "skae", "plugins", "--json"], capture_output=True, text=True, check=True
     ).stdout
     rows = json.loads(out)
-    assert any("contractive" in r["regularizer"] for r in rows)
+    assert any("contractive" in r["regularizers"] for r in rows)
     assert hookspec.project_name == "skae"

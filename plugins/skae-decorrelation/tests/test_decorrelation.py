@@ -17,7 +17,7 @@ def test_discovered_through_the_entry_point():
 def test_listed_by_the_cli():
     out = subprocess.run([sys.executable, "-m", "skae", "plugins", "--json"], capture_output=True, text=True, check=True)
     row = next(r for r in json.loads(out.stdout) if r["distribution"] == "skae-decorrelation")
-    assert row["regularizer"] == ["decorrelation"]
+    assert row["regularizers"] == ["decorrelation"]
 
 
 def test_passes_the_plugin_contract_checks():
