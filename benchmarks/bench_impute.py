@@ -119,7 +119,8 @@ def holes(frame: pd.DataFrame, setting: str, rng: np.random.RandomState) -> np.n
         mask = rng.uniform(size=(n, d)) < rate
     else:
         numeric = frame.select_dtypes("number")
-        z = ((numeric - numeric.mean()) / numeric.std().replace(0, 1)).to_numpy()
+        spread = numeric.std()
+        z = ((numeric - numeric.mean()) / spread.where(spread > 1e-9 * (1 + numeric.mean().abs()), 1.0)).to_numpy()
         mask = np.zeros((n, d), dtype=bool)
         driver = frame.columns.get_loc(numeric.columns[0])
         for j, column in enumerate(frame.columns):
@@ -207,7 +208,10 @@ def one_run(name, frame, y, setting, contestant, seed=0) -> dict:
     mask_tr, mask_te = holes(train, setting, rng), holes(test, setting, rng)
     train_h, test_h = train.mask(mask_tr), test.mask(mask_te)
     numeric = [c for c in frame.columns if c not in cats]
-    mu, sd = train_h[numeric].mean(), train_h[numeric].std(ddof=0).replace(0, 1)
+    mu, sd = train_h[numeric].mean(), train_h[numeric].std(ddof=0)
+    # MNAR can leave a column's observed part (nearly) constant: a spread of rounding size would
+    # turn every error into ~1e15 SDs, so such a column is left in its own units
+    sd = sd.where(sd > 1e-9 * (1 + mu.abs()), 1.0)
     train_h[numeric], test_h[numeric] = (train_h[numeric] - mu) / sd, (test_h[numeric] - mu) / sd
     truth = test.copy()
     truth[numeric] = (truth[numeric] - mu) / sd

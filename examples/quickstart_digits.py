@@ -34,6 +34,8 @@ if args.fast:
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
 
+print(f"digits: {len(X_train)} training and {len(X_test)} test images of 8x8 pixels")
+print("fitting AutoEncoder(latent_dim=16) (about half a minute on one thread) ...", flush=True)
 start = time.perf_counter()
 ae = AutoEncoder(latent_dim=16, random_state=0, **epochs).fit(X_train)
 fit_seconds = time.perf_counter() - start
@@ -50,6 +52,7 @@ rows = np.stack([X_test[:10], ae.reconstruct(X_test[:10]), pca.inverse_transform
 image_grid(rows, (8, 8), row_labels=["input", "AE", "PCA"], title="Test digits and reconstructions (16-d)").savefig(
     os.path.join(args.out, "quickstart_reconstructions.png"), dpi=120, bbox_inches="tight"
 )
+print("fitting AutoEncoder(latent_dim=2) for a 2-D map of the test digits ...", flush=True)
 ae2 = AutoEncoder(latent_dim=2, random_state=0, **epochs).fit(X_train)
 latent_scatter(ae2.transform(X_test), y_test, title="AutoEncoder(latent_dim=2), test digits").savefig(
     os.path.join(args.out, "quickstart_latent2d.png"), dpi=120, bbox_inches="tight"

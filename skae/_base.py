@@ -10,50 +10,44 @@ The work is done by small collaborators, each in its own module:
 * :mod:`skae._fitted` — the fitted model as one value (``model_``), its file state, its forward passes;
 * :mod:`skae._generation` — ``sample`` and ``interpolate``.
 
-Variants override a few small points: ``_likelihood_name``, ``_make_objective``,
-``_module_options``, ``_build_module`` and, for conditional models,
-``_fit_conditions``.
+Variants override a few small points (:class:`skae._build.ModelBuilding`:
+``_likelihood_name``, ``_make_objective``, ``_module_options``, ``_build_module``)
+and, for conditional models, ``_fit_conditions``.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_array, check_random_state
-from torch import nn
 
-from ._build import build_module, build_net, build_plugins
+from ._build import ModelBuilding
 from ._callbacks import kept_after_divergence
 from ._device import resolve_device, seeded, to_device
 from ._fitted import FittedModel
 from ._generation import GenerativeMixin
-from ._objectives import Objective, observed
+from ._objectives import observed
 from ._params import (
-    NET_PREFIXES,
     SHARED_CONSTRAINTS,
     RoutedParamsMixin,
     check_hidden_dims,
     check_no_bool_numbers,
     check_routed_keys,
     regularizer_names,
-    routed,
 )
 from ._scaling import Scaler
 from ._typing import ArrayLike, Condition, Output, RandomState
 from .data import Rows, fit_image_shape, validate_rows
 from .exceptions import TrainingDivergedError
-from .likelihoods import Likelihood, likelihood_for
-from .spec import ModelSpec
-from .tabular import ColumnLayout, is_mixed_frame
+from .tabular import is_mixed_frame
 
 __all__ = ["BaseAutoEncoder"]
 
 
-class BaseAutoEncoder(RoutedParamsMixin, GenerativeMixin, TransformerMixin, BaseEstimator):
+class BaseAutoEncoder(ModelBuilding, RoutedParamsMixin, GenerativeMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of skae's estimators; not used directly.
 
     See :class:`skae.AutoEncoder` for the parameters.
@@ -61,30 +55,15 @@ class BaseAutoEncoder(RoutedParamsMixin, GenerativeMixin, TransformerMixin, Base
 
     _parameter_constraints: dict = dict(SHARED_CONSTRAINTS)
 
-    #: encoder outputs per latent unit (2 for mean and log-variance)
-    _encoder_outputs_per_latent = 1
     #: what scaling="auto" does to the numeric columns of a table with categorical columns
     _auto_table_scaling = "standard"
 
-    # -- variant override points ----------------------------------------------
-
-    def _likelihood_name(self) -> str:
-        """"mse"/"bce" for autoencoders, "gaussian"/"bernoulli" for VAEs."""
-        return self.loss
-
-    def _make_objective(self, likelihood: Likelihood, regularizers: list, corruption) -> Objective:
-        raise NotImplementedError
-
-    def _module_options(self, spec: ModelSpec) -> dict[str, Any]:
-        return {}
+    # -- conditions (conditional models override) ----------------------------------
 
     def _fit_conditions(self, y, n_samples: int):
         """``(condition encoder, encoded training conditions)``; ``(None, None)`` for unconditional models."""
         return None, None
 
-    def _conditioner(self, spec: ModelSpec):
-        """The conditioning plugin of conditional models; ``None`` otherwise."""
-        return None
 
     # -- tags and parameters ----------------------------------------------------
 
@@ -191,49 +170,6 @@ class BaseAutoEncoder(RoutedParamsMixin, GenerativeMixin, TransformerMixin, Base
             if fresh:
                 del self.model_
             raise
-
-    # -- building (fit and model files share it) ------------------------------------------
-
-    def _model_spec(self, n_features: int, image_shape: tuple[int, ...] | None, cond_features: int,
-                    missing_values: bool = False, layout: ColumnLayout | None = None) -> ModelSpec:
-        return ModelSpec(
-            n_features=n_features, latent_dim=int(self.latent_dim), hidden_dims=check_hidden_dims(self.hidden_dims),
-            activation=self.activation, variational=self._encoder_outputs_per_latent == 2,
-            likelihood=self._likelihood_name(), latent_activation=getattr(self, "latent_activation", None),
-            cond_features=cond_features, image_shape=image_shape, missing_values=missing_values,
-            column_slots=None if layout is None else tuple(layout.slots),
-        )
-
-    def _likelihood(self, layout: ColumnLayout | None) -> Likelihood:
-        return likelihood_for(self._likelihood_name(), layout)
-
-    def _build_plugins(self, spec: ModelSpec) -> tuple[list, Any]:
-        """The regularizers and the corruption, built and checked against ``spec``."""
-        return build_plugins(self.regularizers, self._routed("regularizers"), self.corruption,
-                             self._routed("corruption"), spec)
-
-    def _build_net(self, model: FittedModel, device: str, built_plugins: tuple[list, Any] | None = None):
-        """Module, objective and net for ``model``; ``fit`` and model files share it.
-
-        Both call it while the estimator's parameters are those the model is fitted with.
-        """
-        regularizers, corruption = built_plugins or self._build_plugins(model.spec)
-        params = dict(model.params)
-        if model.refit_epochs is not None:  # the net as the refit left it
-            params.update(early_stopping=False, max_epochs=model.refit_epochs)
-        return build_net(
-            params, {p: routed(model.params, p) for p in NET_PREFIXES}, module=self._build_module(model.spec),
-            objective=self._make_objective(model.likelihood, regularizers, corruption), n_samples=model.n_train,
-            device=device,
-        )
-
-    def _build_module(self, spec: ModelSpec) -> nn.Module:
-        return build_module(
-            self.architecture, self._routed("architecture"), spec,
-            encoder_outputs=spec.latent_dim * self._encoder_outputs_per_latent, conditioner=self._conditioner(spec),
-            options={**self._module_options(spec), "latent_activation": spec.latent_activation,
-                     "missing_fill": spec.n_features if spec.missing_values else 0, **self._routed("module")},
-        )
 
     # -- inference ----------------------------------------------------------------
 

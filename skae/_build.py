@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import difflib
 import inspect
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import torch
 from skorch.callbacks import EarlyStopping
@@ -18,13 +18,18 @@ from torch import nn
 from . import plugins
 from ._callbacks import RefitOnAllRows
 from ._objectives import Objective
-from ._params import NET_PREFIXES, OPTIMIZERS, regularizer_names, routed
+from ._params import NET_PREFIXES, OPTIMIZERS, check_hidden_dims, regularizer_names, routed
 from ._training import AcceleratedTrainingNet, TrainingNet, silent
 from ._training_data import BatchIterator, ValidationSplit
+from .likelihoods import Likelihood, likelihood_for
 from .modules import AutoEncoderModule
 from .spec import ModelSpec
+from .tabular import ColumnLayout
 
-__all__ = ["build_module", "build_net", "build_plugins", "early_stopping_applies"]
+if TYPE_CHECKING:
+    from ._fitted import FittedModel
+
+__all__ = ["ModelBuilding", "build_module", "build_net", "build_plugins", "early_stopping_applies"]
 
 _ITERATOR_PARAMS = ("batch_size", "shuffle")
 
@@ -169,3 +174,80 @@ def build_net(params: Mapping[str, Any], routed: Mapping[str, Mapping[str, Any]]
                 f"are {known}. Use callbacks__<name>__<param> with one of them."
             )
     return net
+
+
+class ModelBuilding:
+    """How an estimator's parameters become what trains; ``fit`` and model files share it.
+
+    The variant override points are here: ``_likelihood_name``, ``_make_objective``,
+    ``_module_options``, ``_conditioner`` and ``_build_module``.  An estimator is
+    the builder :meth:`skae._fitted.FittedModel.from_state` calls.
+    """
+
+    #: encoder outputs per latent unit (2 for mean and log-variance)
+    _encoder_outputs_per_latent = 1
+    loss: str
+    latent_dim: int
+    hidden_dims: Any
+    activation: str
+    architecture: Any
+    regularizers: Any
+    corruption: Any
+    _routed: Callable[[str], dict[str, Any]]  # RoutedParamsMixin's
+
+    def _likelihood_name(self) -> str:
+        """"mse"/"bce" for autoencoders, "gaussian"/"bernoulli" for VAEs."""
+        return self.loss
+
+    def _make_objective(self, likelihood: Likelihood, regularizers: list, corruption) -> Objective:
+        raise NotImplementedError
+
+    def _module_options(self, spec: ModelSpec) -> dict[str, Any]:
+        return {}
+
+    def _conditioner(self, spec: ModelSpec):
+        """The conditioning plugin of conditional models; ``None`` otherwise."""
+        return None
+
+    # -- building (fit and model files share it) ------------------------------------------
+
+    def _model_spec(self, n_features: int, image_shape: tuple[int, ...] | None, cond_features: int,
+                    missing_values: bool = False, layout: ColumnLayout | None = None) -> ModelSpec:
+        return ModelSpec(
+            n_features=n_features, latent_dim=int(self.latent_dim), hidden_dims=check_hidden_dims(self.hidden_dims),
+            activation=self.activation, variational=self._encoder_outputs_per_latent == 2,
+            likelihood=self._likelihood_name(), latent_activation=getattr(self, "latent_activation", None),
+            cond_features=cond_features, image_shape=image_shape, missing_values=missing_values,
+            column_slots=None if layout is None else tuple(layout.slots),
+        )
+
+    def _likelihood(self, layout: ColumnLayout | None) -> Likelihood:
+        return likelihood_for(self._likelihood_name(), layout)
+
+    def _build_plugins(self, spec: ModelSpec) -> tuple[list, Any]:
+        """The regularizers and the corruption, built and checked against ``spec``."""
+        return build_plugins(self.regularizers, self._routed("regularizers"), self.corruption,
+                             self._routed("corruption"), spec)
+
+    def _build_net(self, model: FittedModel, device: str, built_plugins: tuple[list, Any] | None = None):
+        """Module, objective and net for ``model``; ``fit`` and model files share it.
+
+        Both call it while the estimator's parameters are those the model is fitted with.
+        """
+        regularizers, corruption = built_plugins or self._build_plugins(model.spec)
+        params = dict(model.params)
+        if model.refit_epochs is not None:  # the net as the refit left it
+            params.update(early_stopping=False, max_epochs=model.refit_epochs)
+        return build_net(
+            params, {p: routed(model.params, p) for p in NET_PREFIXES}, module=self._build_module(model.spec),
+            objective=self._make_objective(model.likelihood, regularizers, corruption), n_samples=model.n_train,
+            device=device,
+        )
+
+    def _build_module(self, spec: ModelSpec) -> nn.Module:
+        return build_module(
+            self.architecture, self._routed("architecture"), spec,
+            encoder_outputs=spec.latent_dim * self._encoder_outputs_per_latent, conditioner=self._conditioner(spec),
+            options={**self._module_options(spec), "latent_activation": spec.latent_activation,
+                     "missing_fill": spec.n_features if spec.missing_values else 0, **self._routed("module")},
+        )

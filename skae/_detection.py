@@ -1,4 +1,4 @@
-"""The fitted detector as one value, and the thresholds that turn its scores into flags.
+"""The fitted detector as one value, the thresholds that turn its scores into flags, and its attribute views.
 
 Two ways to set the threshold:
 
@@ -25,14 +25,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import validate_parameter_constraints
+from sklearn.utils.validation import check_is_fitted
 
 from ._device import resolve_device
 from ._ensemble_model import FittedEnsemble
 from ._members import WrappedMembers
+from ._typing import ArrayLike
 from .data import Rows
 from .tabular import ColumnLayout
 
 __all__ = [
+    "DetectorAttributes",
+    "EnsembleMember",
     "FittedDetector",
     "available_device",
     "calibration_split",
@@ -207,3 +212,109 @@ def available_device(device: str) -> str:
         warnings.warn(f"The detector was trained on {device!r}, which is not available; loading it on the CPU.",
                       stacklevel=4)
         return "cpu"
+
+
+class DetectorAttributes:
+    """The attributes the detector documents, as views of its one fitted value ``model_``, and its model files."""
+
+    model_: FittedDetector
+    _parameter_constraints: dict
+    contamination: Any
+    false_positive_rate: Any
+    device: str
+
+    def _fitted(self) -> FittedDetector:
+        check_is_fitted(self)
+        return self.model_
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return "model_" in vars(self)
+
+    @property
+    def decision_scores_(self) -> np.ndarray:
+        """Anomaly scores of the training rows (higher = more anomalous; PyOD's ``decision_scores_``)."""
+        return self._fitted().decision_scores
+
+    @property
+    def threshold_(self) -> float:
+        """Anomaly scores above this are outliers (``contamination`` or ``false_positive_rate``; PyOD's ``threshold_``)."""
+        validate_parameter_constraints(
+            {k: self._parameter_constraints[k] for k in ("contamination", "false_positive_rate")},
+            {"contamination": self.contamination, "false_positive_rate": self.false_positive_rate},
+            caller_name=type(self).__name__,
+        )
+        return self._fitted().threshold(self.contamination, self.false_positive_rate)
+
+    @property
+    def offset_(self) -> float:
+        """``decision_function = score_samples - offset_`` (scikit-learn's convention)."""
+        return -self.threshold_
+
+    @property
+    def labels_(self) -> np.ndarray:
+        """1 for training rows above the threshold, 0 otherwise (PyOD's convention)."""
+        return (self.decision_scores_ > self.threshold_).astype(int)
+
+    @property
+    def estimators_(self) -> list:
+        """The fitted members: clones of ``estimator``, or views of the default ensemble's members."""
+        members = self._fitted().members
+        if isinstance(members, WrappedMembers):
+            return [m.estimator for m in members.members]
+        return [EnsembleMember(self, m) for m in range(members.n_members)]
+
+    @property
+    def estimator_(self):
+        """The first member: the single fitted model when ``n_estimators=1``."""
+        return self.estimators_[0]
+
+    @property
+    def estimators_features_(self) -> list[np.ndarray]:
+        """The column indices each member sees, as in ``BaggingClassifier``."""
+        return list(self._fitted().members.columns)
+
+    # -- fitted state (model files) ---------------------------------------------------
+
+    def get_fitted_state(self) -> dict[str, Any]:
+        """The fitted detector as plain values (see :meth:`skae.AutoEncoder.get_fitted_state`).
+
+        The parameters stored are those it was fitted with, and its current
+        threshold settings (``contamination``, ``false_positive_rate``), which
+        ``set_params`` may change after fit; both are checked first.
+        """
+        model = self._fitted()
+        self.threshold_  # noqa: B018 - validates the threshold settings a file will carry
+        params = {**model.params, "contamination": self.contamination, "false_positive_rate": self.false_positive_rate}
+        return {**model.to_state(), "params": params}
+
+    @classmethod
+    def from_fitted_state(cls, state: dict[str, Any], device: str | None = None):
+        """Rebuild a fitted detector from :meth:`get_fitted_state`'s output."""
+        detector: Any = cls(**state["params"])
+        detector._validate_params()
+        target = resolve_device(device) if device is not None else available_device(detector.device)
+        model = FittedDetector.from_state(state, detector.get_params(deep=False), target)
+        detector.n_features_in_ = model.n_columns
+        if model.feature_names is not None:
+            detector.feature_names_in_ = model.feature_names
+        detector.model_ = model
+        return detector
+
+
+class EnsembleMember:
+    """One member of the default ensemble, seen on its own (what ``estimators_`` lists)."""
+
+    def __init__(self, detector: Any, index: int):
+        self.detector, self.index = detector, index
+
+    @property
+    def columns(self) -> np.ndarray:
+        """The detector's columns this member sees."""
+        return self.detector.estimators_features_[self.index]
+
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
+        """The member's normality of each row (minus its standardised anomaly score)."""
+        return -self.detector.member_scores(X)[:, self.index]
+
+    def __repr__(self) -> str:
+        return f"EnsembleMember({self.index}, columns={self.columns.tolist()})"

@@ -113,15 +113,26 @@ def _check_columns(frame, path: str) -> None:
 
 
 def _looks_like_id_or_label(column) -> bool:
-    """Integers with one value per row (an id), or a few distinct integers in many rows (a label)."""
+    """Integers with one value per row (an id), or a few distinct integers in many rows (a label).
+
+    A label is judged by its values (0/1) or by its name and values (``target`` holding 0, 1, 2):
+    a count such as "children" with values 0..4 is a feature, and a warning on every such column
+    would teach users to ignore it.
+    """
     import numpy as np
 
     values = column.dropna().to_numpy()
     if len(values) < 20 or not np.all(np.mod(values, 1) == 0):
         return False
-    distinct = len(np.unique(values))
-    sequential = distinct == len(values) and np.all(np.diff(np.sort(values)) == 1)
-    return bool(sequential or distinct <= 2 and set(np.unique(values)) <= {0, 1})
+    distinct = np.unique(values)
+    sequential = len(distinct) == len(values) and np.all(np.diff(np.sort(values)) == 1)
+    binary = len(distinct) <= 2 and set(distinct) <= {0, 1}
+    name = str(column.name).lower()
+    named = name in _LABEL_NAMES or name.endswith(("_id", " id", "_label", "_class"))
+    return bool(sequential or binary or named and (len(distinct) <= 20 or len(distinct) == len(values)))
+
+
+_LABEL_NAMES = {"id", "label", "labels", "target", "class", "y", "outcome", "index", "species", "cluster"}
 
 
 _OUTPUT_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".json")

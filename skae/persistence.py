@@ -58,7 +58,9 @@ def _encode(value, name: str):
         return {"__ndarray__": torch.as_tensor(np.ascontiguousarray(value))}
     if isinstance(value, (np.integer, np.floating, np.bool_)):
         return value.item()
-    if isinstance(value, (list, tuple, np.ndarray)):
+    if isinstance(value, tuple):  # kept apart from lists so that hidden_dims=(64, 32) loads as it was given
+        return {"__tuple__": [_encode(v, name) for v in value]}
+    if isinstance(value, (list, np.ndarray)):
         return [_encode(v, name) for v in value]
     if isinstance(value, dict):
         return {str(k): _encode(v, str(k)) for k, v in value.items()}
@@ -79,6 +81,10 @@ def _decode(value):
             if not isinstance(tensor, torch.Tensor):
                 raise ValueError("an array entry holds no tensor.")
             return tensor.numpy().copy()
+        if "__tuple__" in value:
+            if not isinstance(value["__tuple__"], list):
+                raise ValueError("a tuple entry holds no list.")
+            return tuple(_decode(v) for v in value["__tuple__"])
         if "__estimator__" in value:
             return _class(value["__estimator__"])(**_decode(value["params"]))
         return {k: _decode(v) for k, v in value.items()}

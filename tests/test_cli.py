@@ -81,3 +81,18 @@ def test_errors_are_one_line_messages(table, tmp_path, capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, err
+
+
+def test_fit_warns_about_columns_that_look_like_an_id_or_a_label_and_not_about_counts(tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    n = 60
+    frame = pd.DataFrame({"row": np.arange(n), "x": rng.normal(size=n), "children": rng.randint(0, 5, n),
+                          "target": rng.randint(0, 3, n), "flag": rng.randint(0, 2, n)})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    assert main(["fit", str(tmp_path / "t.csv"), "-p", "max_epochs=1", "--quiet", "-o", str(tmp_path / "m.skae")]) == 0
+    warning = next(line for line in capsys.readouterr().err.splitlines() if "look like an id" in line)
+    assert "'row'" in warning and "'target'" in warning and "'flag'" in warning
+    assert "'children'" not in warning and "'x'" not in warning
+    assert main(["fit", str(tmp_path / "t.csv"), "--drop", "row", "target", "flag", "-p", "max_epochs=1", "--quiet",
+                 "-o", str(tmp_path / "m.skae")]) == 0
+    assert "look like an id" not in capsys.readouterr().err

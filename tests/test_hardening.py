@@ -44,7 +44,7 @@ def X():
 # ------------------------------------------------------------ silent wrong results
 
 
-def test_1_streaming_and_in_memory_statistics_agree_on_offset_data(tmp_path):
+def test_streaming_and_in_memory_statistics_agree_on_offset_data(tmp_path):
     rng = np.random.RandomState(0)
     X = rng.normal(size=(40_000, 3))
     X[:, 2] += 1e8  # a one-pass sum of squares loses this column's variance to cancellation
@@ -57,7 +57,7 @@ def test_1_streaming_and_in_memory_statistics_agree_on_offset_data(tmp_path):
     np.testing.assert_allclose(on_disk.scaling_scale_, X.std(axis=0), rtol=1e-10)  # numpy's two-pass std
 
 
-def test_2_data_in_tiny_units_keeps_its_scale(X):
+def test_data_in_tiny_units_keeps_its_scale(X):
     kw = dict(latent_dim=3, hidden_dims=(16,), max_epochs=30, random_state=0)
 
     def relative_error(data):
@@ -67,7 +67,7 @@ def test_2_data_in_tiny_units_keeps_its_scale(X):
     assert relative_error(X * 1e-15) < 2 * relative_error(X) + 1e-3
 
 
-def test_3_an_overflowing_column_is_named(X):
+def test_an_overflowing_column_is_named(X):
     bad = pd.DataFrame(X, columns=list("abcdef"))
     bad.iloc[4, 2] = 1e200
     with warnings.catch_warnings():
@@ -78,7 +78,7 @@ def test_3_an_overflowing_column_is_named(X):
         AutoEncoder(scaling=None, **FAST).fit(bad.assign(c=bad["c"].clip(upper=1e39)))
 
 
-def test_4_a_copy_on_write_memmap_is_read_as_the_array_not_the_file(tmp_path):
+def test_a_copy_on_write_memmap_is_read_as_the_array_not_the_file(tmp_path):
     data = np.random.RandomState(0).normal(size=(500, 4))
     data.tofile(tmp_path / "X.f64")
     mm = np.memmap(tmp_path / "X.f64", dtype=np.float64, mode="c", shape=data.shape)
@@ -88,7 +88,7 @@ def test_4_a_copy_on_write_memmap_is_read_as_the_array_not_the_file(tmp_path):
     np.testing.assert_array_equal(ae.transform(mm), ae.transform(np.array(mm)))
 
 
-def test_5_missing_conditions_are_an_error(X):
+def test_missing_conditions_are_an_error(X):
     y = np.array(["a", "b", None] * 20, dtype=object)
     with pytest.raises(ValueError, match=r"condition column 'y' has missing values.*rows \[2, 5"):
         ConditionalVAE(**FAST).fit(X, y)
@@ -98,7 +98,7 @@ def test_5_missing_conditions_are_an_error(X):
         cvae.transform(X[:2], pd.Series(["a", pd.NA], dtype="string"))
 
 
-def test_6_condition_columns_are_matched_by_name(X):
+def test_condition_columns_are_matched_by_name(X):
     y = pd.DataFrame({"label": np.arange(60) % 3, "dose": np.linspace(0, 1, 60)})
     cvae = ConditionalVAE(**FAST).fit(X, y)
     with pytest.raises(ValueError, match="matched by name"):
@@ -109,7 +109,7 @@ def test_6_condition_columns_are_matched_by_name(X):
     np.testing.assert_array_equal(cvae.transform(X, y), cvae.transform(X, unnamed))
 
 
-def test_7_set_params_after_fit_does_not_change_the_fitted_model(X, tmp_path):
+def test_set_params_after_fit_does_not_change_the_fitted_model(X, tmp_path):
     ae = AutoEncoder(**FAST).fit(X)
     expected = ae.transform(X)
     ae.set_params(latent_dim=3, hidden_dims=(4,))
@@ -136,7 +136,7 @@ class _Stop(Callback):
                 raise KeyboardInterrupt
 
 
-def test_8_smaller_items(X):
+def test_booleans_are_refused_where_a_number_is_expected(X):
     with pytest.raises(InvalidParameterError, match="'latent_dim' parameter.*not a boolean"):
         AutoEncoder(latent_dim=True).fit(X)
     ae = AutoEncoder(**FAST).fit(X)
@@ -145,9 +145,14 @@ def test_8_smaller_items(X):
     vae = VAE(**FAST).fit(X)
     with pytest.raises(ValueError, match="n_samples must be a positive int; got 0"):
         vae.score_samples(X, n_samples=0)
+
+
+def test_a_misspelled_callback_name_is_named_with_the_valid_ones(X):
     with pytest.raises(ValueError, match=r"callback named 'print_lgo'.*'print_log'"):
         AutoEncoder(callbacks__print_lgo__floatfmt=".2f", **FAST).fit(X)
-    # an interrupt mid-epoch keeps the last finished epoch, as if training had stopped there
+
+
+def test_an_interrupt_mid_epoch_keeps_the_last_finished_epoch(X):
     kw = dict(latent_dim=2, hidden_dims=(8,), batch_size=8, early_stopping=False, random_state=0)
     stopped = AutoEncoder(max_epochs=10, callbacks=[_Stop(epoch=3, batch=4)], **kw).fit(X)
     two_epochs = AutoEncoder(max_epochs=2, **kw).fit(X)
@@ -161,7 +166,7 @@ def test_8_smaller_items(X):
     AutoEncoder(latent_dim=4, max_epochs=20, random_state=0),
     VAE(latent_dim=4, max_epochs=20, random_state=0),
 ], ids=["AE-bce", "VAE-bernoulli", "AE-mse", "VAE-gaussian"])
-def test_9_out_of_range_rows_score_as_anomalous_and_bce_models_warn(model):
+def test_out_of_range_rows_score_as_anomalous_and_bce_models_warn(model):
     X = load_digits().data / 16.0
     model.fit(X[:1000])
     normal = model.score_samples(X[1000:1200])
@@ -179,7 +184,7 @@ def test_9_out_of_range_rows_score_as_anomalous_and_bce_models_warn(model):
 # ------------------------------------------------------------------- lost work
 
 
-def test_10_a_failed_save_leaves_the_earlier_file_intact(X, tmp_path, monkeypatch):
+def test_a_failed_save_leaves_the_earlier_file_intact(X, tmp_path, monkeypatch):
     path = tmp_path / "m.skae"
     good = AutoEncoder(**FAST).fit(X)
     skae.save(good, path)
@@ -198,7 +203,7 @@ def test_10_a_failed_save_leaves_the_earlier_file_intact(X, tmp_path, monkeypatc
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.skae"]  # no temporary file left behind
 
 
-def test_11_divergence_in_partial_fit_leaves_the_optimizer_usable(X):
+def test_divergence_in_partial_fit_leaves_the_optimizer_usable(X):
     ae = AutoEncoder(**FAST).fit(X)
     before = ae.transform(X)
     with pytest.raises(TrainingDivergedError):
@@ -218,7 +223,7 @@ class _PoisonAt(Callback):
                 next(net.module_.parameters()).fill_(float("nan"))
 
 
-def test_12_a_fresh_fit_that_diverges_keeps_its_good_epochs(X):
+def test_a_fresh_fit_that_diverges_keeps_its_good_epochs(X):
     kw = dict(latent_dim=2, hidden_dims=(8,), early_stopping=False, random_state=0)
     ae = AutoEncoder(max_epochs=10, callbacks=[_PoisonAt(3)], **kw)
     with pytest.raises(TrainingDivergedError, match="epoch 3.*keeps the weights of epoch 2.*partial_fit"):
@@ -239,7 +244,7 @@ def table(tmp_path):
     return frame, path
 
 
-def test_13_cli_checks_the_output_before_training(table, tmp_path, capsys):
+def test_cli_checks_the_output_before_training(table, tmp_path, capsys):
     _, path = table
     start = time.perf_counter()
     assert main(["fit", str(path), "-p", "max_epochs=500", "--out", str(tmp_path / "missing" / "m.skae")]) == 2
@@ -265,7 +270,7 @@ def _interrupt_fit(path, out, *extra):
     return proc.returncode, err.strip().splitlines()[-1]
 
 
-def test_13_ctrl_c_during_cli_fit_writes_nothing_unless_asked(table, tmp_path):
+def test_ctrl_c_during_cli_fit_writes_nothing_unless_asked(table, tmp_path):
     _, path = table
     out = tmp_path / "m.skae"
     out.write_bytes(b"an earlier model")
@@ -282,7 +287,7 @@ class _Evil:
         return (os.system, ("touch evil-ran",))
 
 
-def test_14_cli_loads_a_pickle_only_when_asked(table, tmp_path, capsys, monkeypatch):
+def test_cli_loads_a_pickle_only_when_asked(table, tmp_path, capsys, monkeypatch):
     import joblib
 
     _, path = table
@@ -307,7 +312,7 @@ def _rewrite(path, edit):
     torch.save(record, path)
 
 
-def test_15_crafted_files_raise_model_file_error_and_set_nothing_else(X, tmp_path):
+def test_crafted_files_raise_model_file_error_and_set_nothing_else(X, tmp_path):
     ae = AutoEncoder(**FAST).fit(X)
     edits = {
         "wrong type": lambda r: r["state"].update(n_features_in="six"),
@@ -335,7 +340,7 @@ def test_15_crafted_files_raise_model_file_error_and_set_nothing_else(X, tmp_pat
     assert not np.allclose(skae.load(path).transform(X), ae.transform(X))
 
 
-def test_16_a_plugin_that_exits_at_import_is_contained(tmp_path, monkeypatch):
+def test_a_plugin_that_exits_at_import_is_contained(tmp_path, monkeypatch):
     (tmp_path / "skae_exits_at_import.py").write_text("raise SystemExit(2)  # argparse at import time\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     import importlib.metadata
@@ -359,7 +364,7 @@ def test_16_a_plugin_that_exits_at_import_is_contained(tmp_path, monkeypatch):
 # ------------------------------------------------------------- confusing errors
 
 
-def test_17_cli_errors_are_one_line(table, tmp_path, capsys):
+def test_cli_errors_are_one_line(table, tmp_path, capsys):
     frame, path = table
     model = tmp_path / "m.skae"
     assert main(["fit", str(path), "-p", "max_epochs=2", "--drop", "target", "--out", str(model)]) == 0
@@ -381,7 +386,7 @@ def test_17_cli_errors_are_one_line(table, tmp_path, capsys):
         assert message in errors[0] and "Traceback" not in err, err
 
 
-def test_18_saving_to_a_missing_directory_or_a_directory(X, tmp_path):
+def test_saving_to_a_missing_directory_or_a_directory(X, tmp_path):
     ae = AutoEncoder(**FAST).fit(X)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         skae.save(ae, tmp_path / "missing" / "m.skae")
@@ -389,13 +394,13 @@ def test_18_saving_to_a_missing_directory_or_a_directory(X, tmp_path):
         skae.save(ae, tmp_path)
 
 
-def test_19_numpy_numbers_are_numbers(X):
+def test_numpy_numbers_are_numbers(X):
     AutoEncoder(regularizers={"l2": np.float32(0.1)}, **FAST).fit(X)
     AutoEncoder(regularizers=["l1"], regularizers__l1__weight=np.int64(1), **FAST).fit(X)
     AutoEncoder(regularizers=["topk"], regularizers__topk__k=np.int64(1), **FAST).fit(X)
 
 
-def test_20_misspelled_module_and_iterator_parameters_are_named(X):
+def test_misspelled_module_and_iterator_parameters_are_named(X):
     with pytest.raises(TypeError, match="module__latent_activaton.*Did you mean module__latent_activation"):
         AutoEncoder(module__latent_activaton="sigmoid", **FAST).fit(X)
     with pytest.raises(TypeError, match=r"iterator_train__num_workers.*\['iterator_train__batch_size'"):
@@ -403,11 +408,11 @@ def test_20_misspelled_module_and_iterator_parameters_are_named(X):
 
 
 @pytest.mark.parametrize("device", ["xpu", "meta"])
-def test_21_devices_skae_cannot_train_on(device, X):
+def test_devices_skae_cannot_train_on(device, X):
     with pytest.raises(ValueError, match=f"device='{device}'.*not supported"):
         AutoEncoder(device=device, **FAST).fit(X)
 
 
-def test_22_the_detector_refuses_a_conditional_model(X):
+def test_the_detector_refuses_a_conditional_model(X):
     with pytest.raises(ValueError, match="wraps unconditional estimators.*score_samples\\(X, y\\)"):
         AutoEncoderOutlierDetector(ConditionalVAE(**FAST)).fit(X, np.arange(60) % 2)

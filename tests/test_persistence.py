@@ -96,3 +96,11 @@ def test_every_field_of_a_column_layout_is_checked_at_load(tmp_path):
         _forge(path, edit)
         with pytest.raises(ModelFileError, match="column layout"):
             skae.load(path)
+
+
+def test_tuple_parameters_load_as_tuples_so_the_repr_shows_only_what_was_set(X, tmp_path):
+    ae = AutoEncoder(hidden_dims=(8, 4), max_epochs=2, random_state=0).fit(X)
+    skae.save(ae, tmp_path / "m.skae")
+    loaded = skae.load(tmp_path / "m.skae")
+    assert loaded.hidden_dims == (8, 4) and isinstance(loaded.hidden_dims, tuple)
+    assert repr(loaded) == repr(ae)
