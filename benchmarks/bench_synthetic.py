@@ -185,6 +185,14 @@ def closeness(train: pd.DataFrame, test: pd.DataFrame, synthetic: pd.DataFrame) 
     return {"dcr_ratio": float(np.median(synth) / max(np.median(real), 1e-12)), "copies": float(np.mean(synth < 1e-9))}
 
 
+def real_copies(name: str, seed: int = 0) -> float:
+    """The share of real held-out rows that equal a training row: the yardstick for the copies of synthetic rows."""
+    frame, _ = tables()[name]
+    train, test = train_test_split(frame, test_size=0.3, random_state=seed)
+    distance = NearestNeighbors(n_neighbors=1).fit(_encoded(train, train)).kneighbors(_encoded(test, train))[0][:, 0]
+    return float(np.mean(distance < 1e-9))
+
+
 # ---------------------------------------------------------------- running
 
 
@@ -265,11 +273,16 @@ def report(cache, names) -> list[str]:
                           ("pairs", "Column pair trends"), ("efficacy", "Machine-learning efficacy (synthetic / real)"),
                           ("dcr_ratio", "Distance to closest training record, synthetic / real held-out (median)"),
                           ("copies", "Share of exact copies of training rows"), ("seconds", "Fit + sample seconds")):
-        lines += [f"## {title}", "", "| table | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+        yardstick = {t: real_copies(t) for t in table_names} if metric == "copies" else {}
+        extra = " real held-out rows |" if yardstick else ""
+        lines += [f"## {title}", "", "| table | " + " | ".join(names) + f" |{extra}",
+                  "|---|" + "---|" * (len(names) + bool(yardstick))]
         for t in table_names:
-            lines.append(f"| {t} | " + " | ".join(f"{cache[f'{n}|{t}'][metric]:.3f}" for n in names) + " |")
+            lines.append(f"| {t} | " + " | ".join(f"{cache[f'{n}|{t}'][metric]:.3f}" for n in names) + " |"
+                         + (f" {yardstick[t]:.3f} |" if yardstick else ""))
         lines.append("| **mean** | " + " | ".join(
-            f"**{np.mean([cache[f'{n}|{t}'][metric] for t in table_names]):.3f}**" for n in names) + " |")
+            f"**{np.mean([cache[f'{n}|{t}'][metric] for t in table_names]):.3f}**" for n in names) + " |"
+            + (f" **{np.mean(list(yardstick.values())):.3f}** |" if yardstick else ""))
         lines.append("")
     lines += ["Columns: " + "; ".join(f"`{n}` = {contestants()[n][0]}" for n in names), ""]
     conditional = [t for t in table_names if f"conditional|{t}" in cache and f"skae|{t}" in cache]

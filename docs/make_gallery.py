@@ -48,7 +48,8 @@ GENERATED = (
 
 
 def example_files() -> list[Path]:
-    files = {p.stem: p for p in EXAMPLES.glob("*.py") if not p.name.startswith("_")}
+    # make_figures.py is the tool that runs the examples, not one of them
+    files = {p.stem: p for p in EXAMPLES.glob("*.py") if not p.name.startswith("_") and p.name != "make_figures.py"}
     first = [files[name] for name in ORDER if name in files]
     return first + sorted(p for name, p in files.items() if name not in ORDER)
 

@@ -11,6 +11,7 @@ Run: ``python examples/missing_values.py [--fast] [--out DIR]``.
 
 import argparse
 import os
+import warnings
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -23,6 +24,7 @@ import torch
 from palmerpenguins import load_penguins
 from sklearn.datasets import load_wine
 from sklearn.ensemble import ExtraTreesRegressor
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -33,6 +35,7 @@ from sklearn.preprocessing import StandardScaler
 from skae import AutoEncoder, AutoEncoderImputer
 
 torch.set_num_threads(1)
+warnings.filterwarnings("ignore", category=ConvergenceWarning)  # IterativeImputer's, at its default max_iter
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--fast", action="store_true", help="a short training (a smoke test for CI)")
 parser.add_argument("--out", default="examples/output")

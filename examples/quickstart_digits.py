@@ -35,7 +35,7 @@ X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
 
 print(f"digits: {len(X_train)} training and {len(X_test)} test images of 8x8 pixels")
-print("fitting AutoEncoder(latent_dim=16) (about half a minute on one thread) ...", flush=True)
+print("fitting AutoEncoder(latent_dim=16) (a few seconds on one thread) ...", flush=True)
 start = time.perf_counter()
 ae = AutoEncoder(latent_dim=16, random_state=0, **epochs).fit(X_train)
 fit_seconds = time.perf_counter() - start

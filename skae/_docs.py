@@ -67,7 +67,7 @@ SHARED_PARAMETERS = """\
         multi-GPU / multi-node data parallelism under ``accelerate launch``,
         mixed precision.  The accelerator then places the model (``device`` is
         ignored); each process takes its share of every batch, so set
-        ``random_state``.  See the README's "Scaling out" section.
+        ``random_state``.  See the user guide's "Scaling out" page (docs/guide/scaling.rst).
     **kwargs
         Routed parameters ``<prefix>__<name>`` with prefix one of ``module``,
         ``optimizer``, ``callbacks``, ``iterator_train``, ``regularizers``,

@@ -1,7 +1,7 @@
 """Silent wrong results, lost work, unsafe paths and confusing errors an adversarial run found.
 
-Each test goes through the public API and failed before its fix; the README's
-reliability table lists the behaviour each one pins down.
+Each test goes through the public API and failed before its fix; the docs'
+reliability page (docs/guide/reliability.rst) lists the behaviour each one pins down.
 """
 
 import os

@@ -1,4 +1,4 @@
-"""The reliability matrix (README, "Reliability"): one test per row, through the public API."""
+"""The reliability matrix (docs/guide/reliability.rst): one test per row, through the public API."""
 
 import pickle
 import warnings
