@@ -80,8 +80,10 @@ def _select(frame, args, path: str, target: str | list | None = None):
         y = frame.pop(wanted_targets[0]) if len(wanted_targets) == 1 else frame[wanted_targets]
         frame = frame.drop(columns=wanted_targets, errors="ignore")
     names = list(frame.columns)
-    wanted = args.columns if args.columns else [c for c in names if c not in (args.drop or [])]
-    missing = [c for c in [*(args.columns or []), *(args.drop or [])] if c not in names]
+    # the condition is never a feature, so dropping it asks for what already holds
+    drop = [c for c in (args.drop or []) if not (target and c in wanted_targets)]
+    wanted = args.columns if args.columns else [c for c in names if c not in drop]
+    missing = [c for c in [*(args.columns or []), *drop] if c not in names]
     if missing:
         raise CLIError(f"{path} has no column(s) {missing}.{_did_you_mean(missing[0], names)} It has {names}.")
     return frame[wanted], y

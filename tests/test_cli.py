@@ -54,7 +54,12 @@ def test_detector_and_conditional_from_the_command_line(table, tmp_path, capsys)
                  "-p", "max_epochs=2", "--out", str(cvae)]) == 0
     capsys.readouterr()
     assert main(["transform", str(cvae), str(path), "--target", "target"]) == 0
-    assert capsys.readouterr().out.startswith("latent0,latent1\n")
+    with_target = capsys.readouterr().out
+    assert with_target.startswith("latent0,latent1\n")
+    # the condition stored at fit is used without --target, and dropping it (it is never a feature) is harmless
+    for extra in ([], ["--drop", "target"]):
+        assert main(["transform", str(cvae), str(path), *extra]) == 0
+        assert capsys.readouterr().out == with_target
 
 
 def test_parquet_round_trip(table, tmp_path):
