@@ -1,5 +1,7 @@
 """AutoEncoderOutlierDetector: detection, thresholds, PyOD's outputs, attributions, scores."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -195,3 +197,14 @@ def test_the_default_detector_trains_on_cuda(manifold, tmp_path):
     skae.save(det, tmp_path / "d.skae")
     back = skae.load(tmp_path / "d.skae", device="cpu")
     np.testing.assert_allclose(back.score_samples(X), det.score_samples(X), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("estimator", [None, AutoEncoder(max_epochs=2, hidden_dims=(8,))])
+def test_an_array_after_a_frame_warns_once_by_the_detectors_name_not_once_per_member(estimator):
+    X = pd.DataFrame(np.random.RandomState(0).normal(size=(100, 6)), columns=list("abcdef"))
+    det = AutoEncoderOutlierDetector(estimator, n_estimators=3, random_state=0).fit(X)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        det.score_samples(X.to_numpy())
+    assert [str(w.message).split(",")[0] for w in caught] == ["X does not have valid feature names"]
+    assert "AutoEncoderOutlierDetector was fitted with feature names" in str(caught[0].message)
