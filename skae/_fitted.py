@@ -157,8 +157,10 @@ class FittedModel:
         repeated ``FILL_ROUNDS`` times, so the code reflects what the observed
         entries imply.
         """
+        if module.missing_input or bool(torch.isfinite(x.sum())):  # one reduction: complete rows pay no mask
+            return x
         missing = torch.isnan(x)
-        if module.missing_input or not bool(missing.any()):
+        if not bool(missing.any()):  # a sum past float32's range, not a hole
             return x
         filled = torch.where(missing, torch.zeros((), dtype=x.dtype, device=x.device), x)
         for _ in range(FILL_ROUNDS):
