@@ -239,9 +239,12 @@ class FittedModel:
         if not self.spec.variational:
             decoded = self.run(self.decoded, self.training_codes, c, dtype=np.float64)
             squares = np.square(x - decoded)
-            observed = ~np.isnan(squares)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = np.where(observed, squares, 0.0).sum(0) / observed.sum(0)
+            if np.isfinite(squares.sum()):  # complete rows: a plain mean
+                mean = squares.mean(0)
+            else:
+                observed = ~np.isnan(squares)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    mean = np.where(observed, squares, 0.0).sum(0) / observed.sum(0)
             self.residual_scale = np.sqrt(np.nan_to_num(mean))
         self.trained()
 
