@@ -116,6 +116,9 @@ w = torch.cat([p.detach().flatten() for p in vae.module_.parameters()]).tolist()
 # one file per rank: lines printed by two processes into one pipe can interleave
 with open(f"{sys.argv[1]}/rank{acc.process_index}.json", "w") as f:
     json.dump({"rank": acc.process_index, "world": acc.num_processes, "w": w}, f)
+# leave together and close the group: a process that exits with gloo's threads still running can abort
+acc.wait_for_everyone()
+torch.distributed.destroy_process_group()
 """
 
 
