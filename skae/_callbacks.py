@@ -133,6 +133,10 @@ class RefitOnAllRows(Callback):
         start = self._start
         assert start is not None and self.epochs_ is not None, "refit follows a finished selection run"
         self.pending_, self._start = False, None
+        log = dict(net.callbacks_).get("print_log")
+        if net.verbose and log is not None:  # a second table follows the first: say what it is
+            log.sink(f"refit: training again on every row (no held-out rows, so no valid_loss) for the "
+                     f"{self.epochs_} epochs early stopping picked")
         net.module_.load_state_dict(start["module"])
         net.criterion_.load_state_dict(start["criterion"])
         net.set_params(train_split=None, max_epochs=self.epochs_, callbacks__early_stopping=None)

@@ -71,3 +71,13 @@ def test_without_refit_the_early_stopped_model_is_kept():
     ae = AutoEncoder(latent_dim=2, hidden_dims=(16,), max_epochs=60, patience=4, refit=False, random_state=0).fit(X)
     assert "valid_loss" in ae.history_[-1]
     assert not hasattr(ae, "selection_history_")
+
+
+def test_a_verbose_fit_says_when_the_refit_table_begins(capsys):
+    X = np.random.RandomState(0).normal(size=(300, 6))
+    ae = AutoEncoder(latent_dim=2, hidden_dims=(16,), max_epochs=60, patience=4, random_state=0, verbose=1).fit(X)
+    out = capsys.readouterr().out
+    line = next(row for row in out.splitlines() if row.startswith("refit:"))
+    assert f"for the {len(ae.history_)} epochs early stopping picked" in line
+    quiet = AutoEncoder(latent_dim=2, hidden_dims=(16,), max_epochs=60, patience=4, random_state=0).fit(X)
+    assert "refit:" not in capsys.readouterr().out and len(quiet.history_) == len(ae.history_)
