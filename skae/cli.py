@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 
@@ -196,9 +197,7 @@ def _estimator(name: str, items: list[str]):
         # a wrapper's estimator__NAME parameters configure the AutoEncoder it wraps
         params = {k: v for k, v in params.items() if not k.startswith("estimator__")}
         params["estimator"] = estimator_factory("AutoEncoder")(**inner)
-    known = list(inspect.signature(factory).parameters)
-    if "kwargs" not in known or name == "BetaVAE":
-        known = known if name != "BetaVAE" else list(inspect.signature(estimator_factory("VAE")).parameters)
+    known = list(factory().get_params(deep=False))  # constructors only store their arguments
     for key in params:
         if "__" not in key and key not in known:
             raise CLIError(f"-p {key}: {name} has no parameter {key!r}.{_did_you_mean(key, known)}")
@@ -226,7 +225,7 @@ def _fit(args) -> int:
     progress = "verbose" in params and params["verbose"] == 0 and not args.quiet
     if progress:
         estimator.set_params(verbose=1)  # a line per epoch: a fit can take minutes
-    print(f"skae: fitting {type(estimator).__name__} on {frame.shape[0]} rows x {frame.shape[1]} columns "
+    print(f"skae: fitting {args.estimator} on {frame.shape[0]} rows x {frame.shape[1]} columns "
           f"({device}, {threads} thread{'s' if threads > 1 else ''}){'' if y is None else f', condition {y.name!r}'}",
           file=sys.stderr)
     interrupted = []
@@ -261,7 +260,7 @@ def _fit(args) -> int:
         from . import persistence
 
         persistence.save(estimator, args.out)
-    summary = f"fitted {type(estimator).__name__} on {frame.shape[0]} rows x {frame.shape[1]} columns"
+    summary = f"fitted {args.estimator} on {frame.shape[0]} rows x {frame.shape[1]} columns"
     if epochs and history is not None:
         summary += f", {epochs} epochs, final train loss {history[-1, 'train_loss']:.5g}"
     elif hasattr(estimator, "estimators_features_"):
@@ -272,6 +271,9 @@ def _fit(args) -> int:
     return 0
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 class _PlainStream:
     """A text stream whose ANSI colour codes are dropped (skorch's epoch table colours its cells)."""
 
@@ -279,9 +281,7 @@ class _PlainStream:
         self.stream = stream
 
     def write(self, text: str) -> int:
-        import re
-
-        return self.stream.write(re.sub(r"\x1b\[[0-9;]*m", "", text))
+        return self.stream.write(_ANSI.sub("", text))
 
     def flush(self) -> None:
         self.stream.flush()
