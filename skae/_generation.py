@@ -73,8 +73,7 @@ class GenerativeMixin(FittedAttributes):
         if given is None:
             z = model.sampler(name).draw(n_samples, rng, conditions)
         else:
-            observed = self._given_rows(given, n_samples)
-            z = self._codes_given(observed, model.sampler(name), rng, conditions)
+            z = self._codes_given(self._given_rows(given, n_samples), model.sampler(name), rng, conditions)
         means = model.decode(z, conditions)
         if draw == "auto":
             draw = model.layout is not None
@@ -122,7 +121,8 @@ class GenerativeMixin(FittedAttributes):
         """One code per row, resampled among candidates by the likelihood of the row's observed (given) entries."""
         model = self._fitted()
         k, n = GIVEN_CANDIDATES, len(rows)
-        candidates = sampler.draw(n * k, rng, None if conditions is None else np.repeat(conditions, k, axis=0))
+        repeated = None if conditions is None else np.repeat(conditions, k, axis=0)
+        candidates = sampler.draw(n * k, rng, repeated)
         targets = np.repeat(rows, k, axis=0)
         sigma = None if model.spec.variational else model.residual_scale
         log_sigma = None if sigma is None else torch.as_tensor(np.log(np.maximum(sigma, 1e-3)))
@@ -132,7 +132,6 @@ class GenerativeMixin(FittedAttributes):
             scale = module.log_scale() if log_sigma is None else log_sigma.to(x.device, x.dtype)
             return model.likelihood.log_likelihood(filled, module.decode(z, c), mask, log_scale=scale)
 
-        repeated = None if conditions is None else np.repeat(conditions, k, axis=0)
         log_w = model.run(likelihood, candidates, targets, repeated, dtype=np.float64).reshape(n, k)
         weights = np.exp(log_w - log_w.max(axis=1, keepdims=True))
         cumulative = np.cumsum(weights / weights.sum(axis=1, keepdims=True), axis=1)
