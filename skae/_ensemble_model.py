@@ -11,7 +11,7 @@ import torch
 from ._ensemble import CALIBRATION_ROWS, EnsembleModule, MemberShapes, Terms, train_ensemble
 from .likelihoods import Likelihood
 
-__all__ = ["FittedEnsemble", "robust_location_scale"]
+__all__ = ["FittedEnsemble", "code_precision", "robust_location_scale"]
 
 
 def robust_location_scale(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -19,6 +19,14 @@ def robust_location_scale(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     q25, q50, q75 = np.percentile(scores, [25, 50, 75], axis=0)
     floor = np.maximum(1e-12 * np.maximum(np.abs(q50), 1.0), 1e-300)
     return q50, np.maximum(q75 - q25, floor)
+
+
+def code_precision(codes: np.ndarray) -> np.ndarray:
+    """The precision of a Gaussian fitted to training codes, its covariance shrunk 10 % toward a multiple of I."""
+    k = codes.shape[1]
+    cov = np.atleast_2d(np.cov(codes, rowvar=False)) if len(codes) > 1 else np.eye(k)
+    ridge = 0.1 * np.trace(cov) / k + 1e-6
+    return np.linalg.inv(0.9 * cov + ridge * np.eye(k))
 
 
 class FittedEnsemble:
@@ -72,10 +80,7 @@ class FittedEnsemble:
         self.code_mean = codes.mean(0)
         precision = np.zeros((self.n_members, codes.shape[2], codes.shape[2]))
         for m, k in enumerate(self.shapes.latent):
-            z = codes[:, m, :k]
-            cov = np.atleast_2d(np.cov(z, rowvar=False)) if len(z) > 1 else np.eye(k)
-            ridge = 0.1 * np.trace(cov) / k + 1e-6
-            precision[m, :k, :k] = np.linalg.inv(0.9 * cov + ridge * np.eye(k))
+            precision[m, :k, :k] = code_precision(codes[:, m, :k])
         self.code_precision = precision
         self.location, self.scale = np.zeros(self.n_members), np.ones(self.n_members)
         self.location, self.scale = robust_location_scale(self.scores(None, rows))

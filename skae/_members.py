@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._ensemble_model import robust_location_scale
+from ._ensemble_model import code_precision, robust_location_scale
 
 __all__ = ["Member", "WrappedMembers", "columns_of"]
 
@@ -57,9 +57,7 @@ class Member:
             member.residual_scale = estimator.feature_errors(X).mean(0) + 1e-12
             codes = np.asarray(estimator.transform(X), dtype=np.float64)
             member.code_mean = codes.mean(0)
-            cov = np.atleast_2d(np.cov(codes, rowvar=False)) if len(codes) > 1 else np.eye(codes.shape[1])
-            ridge = 0.1 * np.trace(cov) / len(cov) + 1e-6
-            member.code_precision = np.linalg.inv(0.9 * cov + ridge * np.eye(len(cov)))
+            member.code_precision = code_precision(codes)
         location, scale = robust_location_scale(member.raw_scores(X))
         member.location, member.scale = float(location), float(scale)
         return member
