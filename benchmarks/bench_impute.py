@@ -27,7 +27,12 @@ block missing; the largest filled dummy is the category).
     python benchmarks/bench_impute.py             # writes results_impute.md
     python benchmarks/bench_impute.py --quick     # MCAR 20 % only
 
-Per-run results are cached in benchmarks/.cache/impute.json, so an interrupted run resumes.
+Per-run results are cached in benchmarks/.cache/impute.json, so an interrupted run resumes.  On two
+cores, run skae and the references side by side with their own caches, then merge them:
+
+    python benchmarks/bench_impute.py --only skae --cache benchmarks/.cache/skae.json &
+    python benchmarks/bench_impute.py --only mean knn iterative missforest --cache benchmarks/.cache/refs.json
+    python benchmarks/bench_impute.py --merge benchmarks/.cache/skae.json benchmarks/.cache/refs.json
 """
 
 from __future__ import annotations
@@ -243,8 +248,15 @@ def one_run(name, frame, y, setting, contestant, seed=0) -> dict:
     return result
 
 
-def run(names, settings, fresh: bool) -> dict:
-    cache = {} if fresh or not CACHE.exists() else json.loads(CACHE.read_text())
+def save(cache: dict, path: pathlib.Path) -> None:
+    path.parent.mkdir(exist_ok=True)
+    part = path.with_suffix(".part")
+    part.write_text(json.dumps(cache, indent=0))
+    part.replace(path)  # a run stopped mid-write keeps the previous cache
+
+
+def run(names, settings, fresh: bool, path: pathlib.Path) -> dict:
+    cache = {} if fresh or not path.exists() else json.loads(path.read_text())
     tables = {**{k: (v[0], v[1]) for k, v in numeric_sets().items()},
               **{k: (v, None) for k, v in mixed_sets().items()}}
     for setting in settings:
@@ -256,26 +268,26 @@ def run(names, settings, fresh: bool) -> dict:
                 cache[key] = one_run(name, frame, y, setting, contestant)
                 print(f"{setting:7s} {name:18s} {contestant:11s} " + " ".join(
                     f"{k} {v:.3f}" for k, v in cache[key].items()), flush=True)
-                CACHE.parent.mkdir(exist_ok=True)
-                CACHE.write_text(json.dumps(cache, indent=0))
+                save(cache, path)
     return cache
 
 
-def timing() -> dict:
-    """Fit + transform of 10,000 x 50 at 20 % MCAR, one thread (the issue's size goal)."""
-    from skae import AutoEncoderImputer
-
+def timing(contestant: str) -> float:
+    """Seconds to fit + transform 10,000 x 50 at 20 % MCAR, one thread (the issue's size goal)."""
     rng = np.random.RandomState(0)
     X = rng.normal(size=(10_000, 50)) @ rng.normal(size=(50, 50))
     X[rng.uniform(size=X.shape) < 0.2] = np.nan
-    start = time.perf_counter()
-    AutoEncoderImputer(random_state=0).fit(X).transform(X)
-    skae_s = time.perf_counter() - start
+    if contestant == "skae":
+        from skae import AutoEncoderImputer
+
+        imputer = AutoEncoderImputer(random_state=0)
+    else:
+        imputer = IterativeImputer(ExtraTreesRegressor(n_estimators=10, random_state=0), random_state=0)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        IterativeImputer(ExtraTreesRegressor(n_estimators=10, random_state=0), random_state=0).fit(X).transform(X)
-    return {"skae": skae_s, "missforest": time.perf_counter() - start}
+        imputer.fit(X).transform(X)
+    return time.perf_counter() - start
 
 
 def report(cache, names, settings, times) -> list[str]:
@@ -349,16 +361,25 @@ def main():
     parser.add_argument("--quick", action="store_true", help="MCAR 20 %% only")
     parser.add_argument("--fresh", action="store_true", help="ignore cached runs")
     parser.add_argument("--out", default=str(HERE / "results_impute.md"))
+    parser.add_argument("--cache", default=str(CACHE),
+                        help="cache file (separate files let contestants run in two processes; merge with --merge)")
+    parser.add_argument("--merge", nargs="*", default=[], help="cache files whose runs are added to --cache first")
     args = parser.parse_args()
+    path = pathlib.Path(args.cache)
+    if args.merge:
+        merged = json.loads(path.read_text()) if path.exists() else {}
+        for other in args.merge:
+            merged.update(json.loads(pathlib.Path(other).read_text()))
+        save(merged, path)
     names = args.only or list(contestants())
     settings = ["mcar20"] if args.quick else list(SETTINGS)
-    cache = run(names, settings, args.fresh)
-    times = None
-    if not args.only:
-        times = cache.get("timing") or timing()
-        cache["timing"] = times
-        CACHE.write_text(json.dumps(cache, indent=0))
-    lines = report(cache, names, settings, times)
+    cache = run(names, settings, args.fresh, path)
+    for contestant in {"skae", "missforest"} & set(names):
+        if f"timing|{contestant}" not in cache:
+            cache[f"timing|{contestant}"] = timing(contestant)
+            save(cache, path)
+    times = {c: cache[f"timing|{c}"] for c in ("skae", "missforest") if f"timing|{c}" in cache}
+    lines = report(cache, names, settings, times if len(times) == 2 else None)
     print("\n".join(lines))
     if not args.only and not args.quick:
         pathlib.Path(args.out).write_text("\n".join(lines) + "\n")

@@ -255,16 +255,26 @@ class BaseAutoEncoder(ModelBuilding, RoutedParamsMixin, GenerativeMixin, Transfo
         random_state : int, RandomState or None
             Seeds the draws.
         """
+        rng = check_random_state(random_state) if draw else None
+        values = self._reconstruction(X, y, rng)
+        layout = self.model_.layout
+        return values if layout is None else layout.decode(values, rng)
+
+    def _reconstruction(self, X: ArrayLike, y: Condition, rng: np.random.RandomState | None) -> np.ndarray:
+        """:meth:`reconstruct`'s values before a table's columns are decoded, draws with ``rng`` if given.
+
+        Numbers in X's units and, for a table's other columns, probabilities:
+        what an ensemble averages before the most probable category is taken
+        (:class:`skae.AutoEncoderImputer`).
+        """
         rows = self._rows(X)
         model = self.model_
         conditions = self._conditions(y, len(rows))
-        if not draw:
+        if rng is None:
             out = model.run(model.reconstructed, self._scaled(rows), conditions)
-            return self._as_output(rows.like_input(model.scaler.inverse_transform(out)))
-        rng = check_random_state(random_state)
+            return rows.like_input(model.scaler.inverse_transform(out))
         codes = self._posterior_draw(X, y, rng)
-        values = model.likelihood.draw(model.decode(codes, conditions), rng, self._sigma(), model.scaler.scale)
-        return values if model.layout is None else model.layout.decode(values, rng)
+        return model.likelihood.draw(model.decode(codes, conditions), rng, self._sigma(), model.scaler.scale)
 
     def _posterior_draw(self, X, y, rng) -> np.ndarray:
         """Codes for ``reconstruct(draw=True)``: an autoencoder's are its codes."""

@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.impute import MissingIndicator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, MissingValues
+from sklearn.utils._param_validation import HasMethods, Interval, MissingValues, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._typing import ArrayLike, RandomState
@@ -38,11 +38,21 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
     Numeric, categorical and boolean columns of a DataFrame are imputed
     alike, each by its own likelihood (:mod:`skae.tabular`).
 
+    By default three such models, differently seeded, are trained and their
+    reconstructions averaged (numbers, and category probabilities before the
+    most probable category is taken): averaging removes much of one model's
+    seed-to-seed variance, which is a large part of its error on small tables
+    (benchmarks/results_impute.md).
+
     Parameters
     ----------
     estimator : skae estimator or None, default=None
         The model to fill with: any skae ``AutoEncoder`` or ``VAE``.  ``None``:
         the default chosen on benchmarks/results_impute.md.
+    n_estimators : int or "auto", default="auto"
+        Models trained, each a clone of ``estimator`` with its own seed; their
+        reconstructions are averaged.  "auto": 3 without an ``estimator``, 1
+        with one.
     missing_values : int, float, str, np.nan, None or pandas.NA, default=np.nan
         The placeholder of a missing entry; NaN, None and pandas.NA in a
         DataFrame are always missing.
@@ -58,13 +68,18 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         with different ``random_state`` values).  A VAE draws a code from
         q(z | observed entries) and values from p(x | z); a plain autoencoder
         draws from the spread of its training residuals around its
-        reconstruction, and categories from its softmax.
+        reconstruction, and categories from its softmax.  With several models
+        each row's draw comes from one of them, picked at random (a draw from
+        the ensemble's mixture).
     random_state : int, RandomState or None, default=None
-        Seeds the model and the posterior draws.
+        Seeds the models and the posterior draws.
 
     Attributes
     ----------
+    estimators_ : list of fitted skae estimators
+        The models whose reconstructions are averaged.
     estimator_ : fitted skae estimator
+        The first of them: the model when ``n_estimators=1``.
     indicator_ : sklearn.impute.MissingIndicator or None
     n_features_in_, feature_names_in_
 
@@ -86,6 +101,7 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "reconstruct"]), None],
+        "n_estimators": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "missing_values": [MissingValues()],
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
@@ -93,9 +109,10 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, estimator=None, *, missing_values=np.nan, add_indicator=False, keep_empty_features=False,
-                 sample_posterior=False, random_state=None):
+    def __init__(self, estimator=None, *, n_estimators="auto", missing_values=np.nan, add_indicator=False,
+                 keep_empty_features=False, sample_posterior=False, random_state=None):
         self.estimator = estimator
+        self.n_estimators = n_estimators
         self.missing_values = missing_values
         self.add_indicator = add_indicator
         self.keep_empty_features = keep_empty_features
@@ -141,15 +158,38 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         if self._empty.all():
             raise ValueError("X has no observed value in any column: there is nothing to impute from.")
         observed_rows = np.asarray(~missing[:, ~self._empty].all(axis=1), dtype=bool)
-        model = clone(self.estimator) if self.estimator is not None else _default_model(X.shape, self.random_state)
-        if self.estimator is not None and "random_state" in model.get_params() and self.random_state is not None:
-            model.set_params(random_state=self.random_state)
-        self.estimator_ = model.fit(_rows(_columns(X, ~self._empty), observed_rows))
+        rows = _rows(_columns(X, ~self._empty), observed_rows)
+        self.estimators_ = [model.fit(rows) for model in self._models(X.shape)]
         self.indicator_ = None
         if self.add_indicator:
             self.indicator_ = MissingIndicator(missing_values=np.nan, error_on_new=False).fit(
                 np.where(missing, np.nan, 0.0))
         return self
+
+    def _models(self, shape: tuple[int, int]) -> list:
+        """The unfitted models: clones of ``estimator`` (or the default), each with its own seed."""
+        n = self.n_estimators if self.n_estimators != "auto" else (3 if self.estimator is None else 1)
+        if n == 1:  # one model takes random_state itself, as it would unwrapped
+            seeds: list = [self.random_state]
+        else:
+            rng = check_random_state(self.random_state)
+            seeds = [int(rng.randint(np.iinfo(np.int32).max)) for _ in range(n)]
+        models = []
+        for seed in seeds:
+            if self.estimator is None:
+                models.append(_default_model(shape, seed))
+                continue
+            model = clone(self.estimator)
+            if "random_state" in model.get_params() and (seed is not None):
+                model.set_params(random_state=seed)
+            models.append(model)
+        return models
+
+    @property
+    def estimator_(self):
+        """The first fitted model: the model when ``n_estimators=1``."""
+        check_is_fitted(self, "estimators_")
+        return self.estimators_[0]
 
     # -- imputing ---------------------------------------------------------------------
 
@@ -159,7 +199,7 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         A row with nothing observed gets the model's typical row: its mean
         training code, decoded.
         """
-        check_is_fitted(self, "estimator_")
+        check_is_fitted(self, "estimators_")
         X = self._with_nan(X, reset=False)
         missing = self._missing(X)
         kept = np.asarray(~self._empty, dtype=bool)
@@ -170,10 +210,10 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
             guesses = self._guesses(_rows(part, hole_rows))
             filled = _fill(filled, guesses, hole_rows, missing[:, kept])
         empty_rows = np.asarray(missing[:, kept].all(axis=1), dtype=bool)
-        if empty_rows.any():  # nothing observed to predict from: the model's typical row (its mean code, decoded)
-            typical = self.estimator_.inverse_transform(self.estimator_.training_codes_.mean(0, keepdims=True))
-            typical = pd.concat([typical] * int(empty_rows.sum()), ignore_index=True) \
-                if isinstance(typical, pd.DataFrame) else np.repeat(typical, int(empty_rows.sum()), axis=0)
+        if empty_rows.any():  # nothing observed to predict from: the models' typical row (mean code, decoded)
+            typical = np.mean([model.model_.decode(model.training_codes_.mean(0, keepdims=True), None)
+                               for model in self.estimators_], axis=0)
+            typical = self._decoded(np.repeat(typical, int(empty_rows.sum()), axis=0), None)
             filled = _fill(filled, typical, empty_rows, missing[:, kept])
         if self.keep_empty_features and self._empty.any():
             filled = _with_empty(X, filled, self._empty)
@@ -186,13 +226,13 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
 
     def get_fitted_state(self) -> dict[str, Any]:
         """The fitted imputer as plain values (see :meth:`skae.AutoEncoder.get_fitted_state`)."""
-        check_is_fitted(self, "estimator_")
+        check_is_fitted(self, "estimators_")
         names = getattr(self, "feature_names_in_", None)
         return {
             "params": self.get_params(deep=False), "n_features_in": int(self.n_features_in_),
             "feature_names_in": None if names is None else [str(n) for n in names],
             "empty": self._empty.tolist(), "class": type(self.estimator_).__name__,
-            "model": self.estimator_.get_fitted_state(),
+            "models": [model.get_fitted_state() for model in self.estimators_],
             "indicator": None if self.indicator_ is None else self.indicator_.features_.tolist(),
         }
 
@@ -206,12 +246,15 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         if state["class"] not in ("AutoEncoder", "VAE"):
             raise ValueError(f"an imputer's model is an AutoEncoder or a VAE, not {state['class']!r}.")
         factory: Any = estimator_factory(state["class"])
-        imputer.estimator_ = factory.from_fitted_state(state["model"], device)
+        states = state["models"] if "models" in state else [state["model"]]  # files written before ensembles
+        if not isinstance(states, list) or not states:
+            raise ValueError("an imputer's file holds at least one model.")
+        imputer.estimators_ = [factory.from_fitted_state(model, device) for model in states]
         n = state["n_features_in"]
         empty = np.asarray(state["empty"], dtype=bool)
-        if not isinstance(n, int) or isinstance(n, bool) or empty.shape != (n,) or \
-                imputer.estimator_.n_features_in_ != int((~empty).sum()):
-            raise ValueError("the imputer's columns do not match its model.")
+        if not isinstance(n, int) or isinstance(n, bool) or empty.shape != (n,) or any(
+                model.n_features_in_ != int((~empty).sum()) for model in imputer.estimators_):
+            raise ValueError("the imputer's columns do not match its models.")
         imputer.n_features_in_, imputer._empty = n, empty
         if state["feature_names_in"] is not None:
             imputer.feature_names_in_ = np.asarray([str(v) for v in state["feature_names_in"]], dtype=object)
@@ -226,11 +269,23 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         return imputer
 
     def _guesses(self, part):
-        """The model's values for every entry of ``part``: its reconstruction, or posterior draws."""
-        model = self.estimator_
+        """The models' values for every entry of ``part``: their mean reconstruction, or posterior draws.
+
+        Draws: every model draws every row, and each row keeps the draw of one
+        model picked at random, so a row's values come from one coherent model.
+        """
         if not self.sample_posterior:
-            return model.reconstruct(part)
-        return model.reconstruct(part, draw=True, random_state=check_random_state(self.random_state))
+            return self._decoded(np.mean([model._reconstruction(part, None, None) for model in self.estimators_],
+                                         axis=0), None)
+        rng = check_random_state(self.random_state)
+        draws = [model._reconstruction(part, None, rng) for model in self.estimators_]
+        values = draws[0] if len(draws) == 1 else np.stack(draws)[rng.randint(len(draws), size=len(draws[0])), np.arange(len(draws[0]))]
+        return self._decoded(values, rng)
+
+    def _decoded(self, values: np.ndarray, rng):
+        """The models' values as the input's kind: a table's columns decoded (categories, dtypes)."""
+        layout = self.estimator_.model_.layout
+        return values if layout is None else layout.decode(values, rng)
 
     def _indicator_names(self) -> list[str]:
         names = self._input_names()
@@ -243,7 +298,7 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
         """The input's names (empty columns left out unless kept), then the indicator's."""
-        check_is_fitted(self, "estimator_")
+        check_is_fitted(self, "estimators_")
         names = self._input_names() if input_features is None else [str(n) for n in input_features]
         keep = np.ones(len(names), dtype=bool) if self.keep_empty_features else ~self._empty
         out = [n for n, k in zip(names, keep.tolist()) if k]
@@ -252,8 +307,8 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         return np.asarray(out, dtype=object)
 
 
-#: training steps of the default model (benchmarks/results_impute.md)
-STEPS = 8000
+#: training steps of each default model, and their batch size (benchmarks/results_impute.md)
+STEPS, BATCH = 4000, 128
 
 
 def _default_model(shape: tuple[int, int], random_state: RandomState):
@@ -261,14 +316,17 @@ def _default_model(shape: tuple[int, int], random_state: RandomState):
 
     No bottleneck to speak of (a code of 32) and no early stopping: held-out
     rows measure how well observed entries come back, not how well hidden ones
-    are predicted.  Trained for about ``STEPS`` steps (20 to 400 epochs).
+    are predicted.  Trained for about ``STEPS`` steps of ``BATCH`` rows (20 to
+    400 epochs).  Larger batches with half the steps of a single model (8,000
+    of 64 rows) err as little, so three models cost less than twice what one
+    did (benchmarks/results_impute.md).
     """
     from .autoencoder import AutoEncoder
 
-    epochs = int(min(400, max(20, math.ceil(STEPS * 64 / max(shape[0], 1)))))
+    epochs = int(min(400, max(20, math.ceil(STEPS * BATCH / max(shape[0], 1)))))
     # a category the training rows lacked is kept as observed and costs nothing: the model skips it
     return AutoEncoder(latent_dim=32, activation="relu", corruption="missing", early_stopping=False,
-                       max_epochs=epochs, handle_unknown="ignore", random_state=random_state)
+                       batch_size=BATCH, max_epochs=epochs, handle_unknown="ignore", random_state=random_state)
 
 
 def _is_nan(value) -> bool:

@@ -178,6 +178,43 @@ def test_the_imputer_fills_holes_and_leaves_observed_entries_untouched(holes):
     assert not np.allclose(draws[0][M], draws[1][M]) and np.array_equal(draws[0][~M], X[~M])
 
 
+def test_the_imputer_averages_the_reconstructions_of_differently_seeded_models(holes):
+    X, M, H = holes
+    imputer = AutoEncoderImputer(AutoEncoder(**FAST), n_estimators=3, random_state=1).fit(H)
+    assert len(imputer.estimators_) == 3 and imputer.estimator_ is imputer.estimators_[0]
+    members = [model.reconstruct(H) for model in imputer.estimators_]
+    assert not np.allclose(members[0], members[1])  # each model has its own seed
+    filled = imputer.transform(H)
+    np.testing.assert_allclose(filled[M], np.mean(members, axis=0)[M], rtol=1e-6)
+    np.testing.assert_array_equal(filled[~M], X[~M])
+    blank = imputer.transform(np.full((2, 5), np.nan))  # nothing observed: the models' mean typical row
+    typical = np.mean([m.inverse_transform(m.training_codes_.mean(0, keepdims=True)) for m in imputer.estimators_], 0)
+    np.testing.assert_allclose(blank, np.repeat(typical, 2, axis=0), rtol=1e-6)
+    assert len(AutoEncoderImputer(AutoEncoder(**FAST)).fit(H).estimators_) == 1  # "auto": one wrapped model
+    draws = AutoEncoderImputer(AutoEncoder(**FAST), n_estimators=3, sample_posterior=True, random_state=0).fit(H)
+    a, b = draws.transform(H), draws.set_params(random_state=1).transform(H)
+    assert not np.allclose(a[M], b[M]) and np.array_equal(a[~M], X[~M])
+
+
+def test_an_ensemble_takes_the_category_its_models_agree_on():
+    rng = np.random.RandomState(0)
+    size = rng.normal(10, 2, 300)
+    table = pd.DataFrame({"kind": np.where(size < 9, "a", np.where(size < 11, "b", "c")).astype(object),
+                          "size": size, "double": 2 * size + rng.normal(0, 0.1, 300)})
+    table.loc[rng.choice(300, 40, replace=False), "kind"] = None
+    table.loc[rng.choice(300, 40, replace=False), "size"] = np.nan
+    imputer = AutoEncoderImputer(AutoEncoder(**{**FAST, "max_epochs": 40}), n_estimators=2, random_state=0).fit(table)
+    out = imputer.transform(table)
+    members = [model.reconstruct(table) for model in imputer.estimators_]
+    holes = table["kind"].isna().to_numpy()
+    agreed = holes & (members[0]["kind"] == members[1]["kind"]).to_numpy()
+    assert agreed.any()
+    assert (out["kind"][agreed] == members[0]["kind"][agreed]).all()
+    size_holes = table["size"].isna().to_numpy()
+    np.testing.assert_allclose(out["size"][size_holes], (members[0]["size"] + members[1]["size"])[size_holes] / 2,
+                               rtol=1e-6)
+
+
 def test_the_imputer_follows_scikit_learns_imputer_conventions(holes):
     X, M, H = holes
     sentinel = np.where(M, -1.0, X)
@@ -217,6 +254,14 @@ def test_the_imputer_in_a_pipeline_under_grid_search_pickled_and_saved(holes, tm
     back = skae.load(tmp_path / "imputer.skae")
     np.testing.assert_array_equal(back.transform(H), imputer.transform(H))
     np.testing.assert_array_equal(back.get_feature_names_out(), imputer.get_feature_names_out())
+    ensemble = AutoEncoderImputer(AutoEncoder(**FAST), n_estimators=2, random_state=0).fit(H)
+    skae.save(ensemble, tmp_path / "ensemble.skae")
+    back = skae.load(tmp_path / "ensemble.skae")
+    assert len(back.estimators_) == 2
+    np.testing.assert_array_equal(back.transform(H), ensemble.transform(H))
+    state = imputer.get_fitted_state()  # a file written before ensembles held one "model"
+    state["model"] = state.pop("models")[0]
+    np.testing.assert_array_equal(AutoEncoderImputer.from_fitted_state(state).transform(H), imputer.transform(H))
 
 
 def test_the_cli_reads_csvs_with_empty_cells(holes, tmp_path, capsys):
