@@ -155,7 +155,12 @@ class EnsembleModule(nn.Module):
         w, b = self.weights[i], self.biases[i]
         if self.masked:
             w, b = w * getattr(self, f"weight_mask{i}"), b * getattr(self, f"bias_mask{i}")
-        return torch.baddbmm(b[:, None, :], h, w)
+        if torch.is_grad_enabled():
+            return torch.baddbmm(b[:, None, :], h, w)
+        # inference: one matrix product per member.  baddbmm sums small products (inner size x rows x
+        # outputs under 400) with a kernel of its own and larger ones by BLAS, so a row's score would
+        # change with the number of rows passed with it (:mod:`skae._inference` keeps addmm's exact)
+        return torch.stack([torch.addmm(b[m], h[m], w[m]) for m in range(len(w))])
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Codes ``(M, n, L)`` of the members' input rows."""

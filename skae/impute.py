@@ -307,12 +307,13 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         return np.asarray(out, dtype=object)
 
 
-#: training steps of each default model, and their batch size (benchmarks/results_impute.md)
-STEPS, BATCH = 4000, 128
+#: training steps of each default model, their batch size, and the share of a row's observed entries hidden
+#: while it trains (benchmarks/results_impute.md)
+STEPS, BATCH, HIDDEN = 4000, 128, 0.35
 
 
 def _default_model(shape: tuple[int, int], random_state: RandomState):
-    """The default: a denoising autoencoder that hides half of each row's observed entries while it trains.
+    """The default: a denoising autoencoder that hides a share ``HIDDEN`` of each row's observed entries as it trains.
 
     No bottleneck to speak of (a code of 32) and no early stopping: held-out
     rows measure how well observed entries come back, not how well hidden ones
@@ -325,8 +326,9 @@ def _default_model(shape: tuple[int, int], random_state: RandomState):
 
     epochs = int(min(400, max(20, math.ceil(STEPS * BATCH / max(shape[0], 1)))))
     # a category the training rows lacked is kept as observed and costs nothing: the model skips it
-    return AutoEncoder(latent_dim=32, activation="relu", corruption="missing", early_stopping=False,
-                       batch_size=BATCH, max_epochs=epochs, handle_unknown="ignore", random_state=random_state)
+    return AutoEncoder(latent_dim=32, activation="relu", corruption="missing", corruption__p_min=HIDDEN,
+                       early_stopping=False, batch_size=BATCH, max_epochs=epochs, handle_unknown="ignore",
+                       random_state=random_state)
 
 
 def _is_nan(value) -> bool:

@@ -7,7 +7,7 @@ tests pin the layout that makes each row's result independent of its neighbours.
 import numpy as np
 import pytest
 
-from skae import VAE, AutoEncoder, ConditionalVAE
+from skae import VAE, AutoEncoder, AutoEncoderOutlierDetector, ConditionalVAE
 from skae._inference import LANES, lane_plan
 
 rng = np.random.RandomState(0)
@@ -48,6 +48,16 @@ def test_conditional_rows_are_batch_independent(conditioning):
                           max_epochs=2, random_state=0).fit(X, y)
     _assert_batch_independent(cvae.transform, X, y)
     _assert_batch_independent(cvae.score_samples, X, y)
+
+
+@pytest.mark.parametrize("d", [3, 6, 13])
+def test_detector_rows_are_batch_independent(d):
+    # the default detector's members run as one batched network, whose tiny products (a few rows of a
+    # narrow member) take another kernel than large ones
+    X = 3 * rng.uniform(size=(150, d))
+    detector = AutoEncoderOutlierDetector(random_state=0).fit(X)
+    for method in (detector.decision_function, detector.feature_errors):
+        _assert_batch_independent(method, X)
 
 
 def test_conv_rows_are_batch_independent():
