@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import pathlib
 import sys
@@ -204,8 +203,9 @@ def variant(models: int, steps: int, batch: int, hidden: tuple, cosine: bool = F
         from torch.optim.lr_scheduler import CosineAnnealingLR
 
         from skae import AutoEncoder, AutoEncoderImputer
+        from skae.impute import default_epochs
 
-        epochs = int(min(400, max(20, math.ceil(steps * batch / len(train)))))
+        epochs = default_epochs(len(train), steps, batch)
         p_min, p_max = hidden
         model = AutoEncoder(latent_dim=32, activation="relu", corruption="missing", corruption__p_min=p_min,
                             corruption__p_max=p_max, early_stopping=False, batch_size=batch, max_epochs=epochs,

@@ -279,7 +279,10 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
                                          axis=0), None)
         rng = check_random_state(self.random_state)
         draws = [model._reconstruction(part, None, rng) for model in self.estimators_]
-        values = draws[0] if len(draws) == 1 else np.stack(draws)[rng.randint(len(draws), size=len(draws[0])), np.arange(len(draws[0]))]
+        values = draws[0]
+        if len(draws) > 1:
+            picked = rng.randint(len(draws), size=len(values))
+            values = np.stack(draws)[picked, np.arange(len(values))]
         return self._decoded(values, rng)
 
     def _decoded(self, values: np.ndarray, rng):
@@ -324,11 +327,16 @@ def _default_model(shape: tuple[int, int], random_state: RandomState):
     """
     from .autoencoder import AutoEncoder
 
-    epochs = int(min(400, max(20, math.ceil(STEPS * BATCH / max(shape[0], 1)))))
+    epochs = default_epochs(shape[0])
     # a category the training rows lacked is kept as observed and costs nothing: the model skips it
     return AutoEncoder(latent_dim=32, activation="relu", corruption="missing", corruption__p_min=HIDDEN,
                        early_stopping=False, batch_size=BATCH, max_epochs=epochs, handle_unknown="ignore",
                        random_state=random_state)
+
+
+def default_epochs(n_rows: int, steps: int = STEPS, batch: int = BATCH) -> int:
+    """Epochs of about ``steps`` steps of ``batch`` rows over ``n_rows`` rows, kept within 20 to 400."""
+    return int(min(400, max(20, math.ceil(steps * batch / max(n_rows, 1)))))
 
 
 def _is_nan(value) -> bool:
