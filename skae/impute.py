@@ -196,8 +196,8 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
     def transform(self, X: ArrayLike) -> ArrayLike:
         """X with its missing entries filled (observed entries as they were).
 
-        A row with nothing observed gets the model's typical row: its mean
-        training code, decoded.
+        A row with nothing observed gets the models' typical row: each model's
+        mean training code, decoded, averaged over the models.
         """
         check_is_fitted(self, "estimators_")
         X = self._with_nan(X, reset=False)
