@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 from ._registry import LOCATIONS
 
 #: public names imported on first use: the estimators (one table, skae._registry) and the model-file functions
-_LAZY = {**LOCATIONS, "load": "skae.persistence", "save": "skae.persistence"}
+_LAZY = {**LOCATIONS, "load": "skae.persistence", "save": "skae.persistence", "set_threads": "skae._device"}
 
 __all__ = [
     "AutoEncoder",
@@ -33,10 +33,12 @@ __all__ = [
     "hookimpl",
     "load",
     "save",
+    "set_threads",
     "__version__",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from ._device import set_threads
     from .autoencoder import AutoEncoder
     from .conditional import ConditionalVAE
     from .impute import AutoEncoderImputer

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_array, check_random_state
@@ -42,7 +43,6 @@ from ._scaling import Scaler
 from ._typing import ArrayLike, Condition, Output, RandomState
 from .data import Rows, fit_image_shape, validate_rows
 from .exceptions import TrainingDivergedError
-from .tabular import is_mixed_frame
 
 __all__ = ["BaseAutoEncoder"]
 
@@ -111,7 +111,7 @@ class BaseAutoEncoder(ModelBuilding, RoutedParamsMixin, GenerativeMixin, Transfo
     def _fit_fresh(self, X, y) -> BaseAutoEncoder:
         image_shape = fit_image_shape(X, self.architecture, self._routed("architecture"))
         quantile = self.scaling == "quantile" or (self.scaling == "auto" and self._auto_table_scaling == "quantile"
-                                                  and is_mixed_frame(X))
+                                                  and isinstance(X, pd.DataFrame))
         rows = validate_rows(self, X, reset=True, image_shape=image_shape, quantile=quantile)
         device = resolve_device(self.device) if self.accelerator is None else str(self.accelerator.device)
         conditions, encoded = self._fit_conditions(y, rows.n_samples)
@@ -274,7 +274,7 @@ class BaseAutoEncoder(ModelBuilding, RoutedParamsMixin, GenerativeMixin, Transfo
             out = model.run(model.reconstructed, self._scaled(rows), conditions)
             return rows.like_input(model.scaler.inverse_transform(out))
         codes = self._posterior_draw(X, y, rng)
-        return model.likelihood.draw(model.decode(codes, conditions), rng, self._sigma(), model.scaler.scale)
+        return model.draw(model.decode(codes, conditions), rng, self._sigma())
 
     def _posterior_draw(self, X, y, rng) -> np.ndarray:
         """Codes for ``reconstruct(draw=True)``: an autoencoder's are its codes."""
@@ -299,7 +299,7 @@ class BaseAutoEncoder(ModelBuilding, RoutedParamsMixin, GenerativeMixin, Transfo
         terms = likelihood.feature_errors if kind == "feature" else likelihood.score_terms
 
         def errors(module, x, c):
-            out = module.decode(model.codes(module, x, c), c).double()
+            out = model.output_in_range(module.decode(model.codes(module, x, c), c)).double()
             target, mask = observed(x.double())
             return torch.where(likelihood.term_mask(mask) > 0, terms(target, out, scale), torch.nan)
 

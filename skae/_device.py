@@ -1,14 +1,69 @@
-"""Where a model runs, resolved once at fit, and the seeded random streams it draws from."""
+"""Where a model runs, resolved once at fit, the CPU threads it runs on, and the seeded random streams it draws from."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
 import torch
 
-__all__ = ["resolve_device", "seeded", "to_device"]
+__all__ = ["cpu_threads", "resolve_device", "seeded", "set_threads", "to_device"]
+
+#: torch's thread count when skae was imported: a count the user has not changed
+_TORCH_DEFAULT = torch.get_num_threads()
+_threads: int | None = None  # set_threads(n); None: the automatic rule
+
+
+def set_threads(n: int | None = None) -> None:
+    """How many CPU threads skae's torch work uses.
+
+    Parameters
+    ----------
+    n : int or None, default=None
+        A thread count for every fit and inference that follows.  None: the
+        automatic rule, which the command line's ``--threads`` default follows
+        too: ``OMP_NUM_THREADS`` when set, a count the program gave
+        ``torch.set_num_threads`` itself, else half the cores and at most 4.
+        On a machine shared with other work, torch's own default (every
+        core) can make a fit many times slower than one thread: each thread
+        waits for the slowest at every layer.
+
+    Notes
+    -----
+    skae sets the count only while it works and gives torch back the
+    previous one afterwards, so other torch code in the process is unaffected.
+    """
+    global _threads
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"set_threads takes a positive int or None; got {n!r}.")
+    _threads = n
+
+
+def automatic_threads() -> int:
+    """The automatic rule of :func:`set_threads`."""
+    if os.environ.get("OMP_NUM_THREADS", "").strip().isdigit() and int(os.environ["OMP_NUM_THREADS"]) > 0:
+        return int(os.environ["OMP_NUM_THREADS"])
+    current = torch.get_num_threads()
+    if current != _TORCH_DEFAULT:  # the program chose a count itself
+        return current
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
+@contextmanager
+def cpu_threads() -> Iterator[None]:
+    """Run the block on :func:`set_threads`' count of torch threads, then restore the previous count."""
+    previous = torch.get_num_threads()
+    wanted = _threads if _threads is not None else automatic_threads()
+    if wanted == previous:
+        yield
+        return
+    torch.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def resolve_device(device: str) -> str:

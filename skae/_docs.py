@@ -103,9 +103,10 @@ VAE_PARAMETERS = """\
         Monte-Carlo samples K of the reconstruction term per training step.
     scaling : {"auto", "global", "standard", "minmax", "quantile"} or None, default="auto"
         Input scaling done inside the model and undone on output (see
-        :class:`skae.AutoEncoder`): "auto" is "global" for a Gaussian
-        likelihood, none for a Bernoulli one, and "quantile" for the numeric
-        columns of a table with categorical columns: each enters the model
+        :class:`skae.AutoEncoder`): "auto" is none for a Bernoulli
+        likelihood; for a Gaussian one, "global" or "standard" for an array
+        as :class:`skae.AutoEncoder` chooses, and "quantile" for the numeric
+        columns of a DataFrame: each enters the model
         mapped onto a standard normal through its training distribution, so
         generated rows follow its shape (benchmarks/results_synthetic.md).
 """

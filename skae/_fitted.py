@@ -22,7 +22,7 @@ from torch import nn
 
 from . import sampling
 from ._conditions import ConditionEncoder
-from ._device import resolve_device, seeded
+from ._device import cpu_threads, resolve_device, seeded
 from ._elbo import posterior_params
 from ._inference import INFERENCE_CHUNK, run_chunks
 from ._scaling import Scaler
@@ -149,7 +149,15 @@ class FittedModel:
         return self.derived["float64 module"]
 
     def encoder_input(self, module, x, c):
-        """``x`` as the encoder takes it: missing entries (NaN) filled.
+        """``x`` as the encoder takes it: within the range seen at fit, missing entries (NaN) filled.
+
+        A value beyond every training row's is clamped to the edge of the
+        training range: the network never saw it, and its ReLU layers would
+        carry it on linearly, so one extreme entry would move the code, and
+        every value decoded from it, far outside the data (a row at 40 SDs
+        in one column filling another column with 200 SDs).  The error
+        terms that score a row compare its reconstruction with the values as
+        given, so an extreme row still scores as extreme.
 
         A model trained on rows with missing entries fills them itself (a
         learned value per feature); one trained on complete rows gets them
@@ -157,6 +165,7 @@ class FittedModel:
         repeated ``FILL_ROUNDS`` times, so the code reflects what the observed
         entries imply.
         """
+        x = self._in_range(x)
         if module.missing_input or bool(torch.isfinite(x.sum())):  # one reduction: complete rows pay no mask
             return x
         missing = torch.isnan(x)
@@ -166,6 +175,29 @@ class FittedModel:
         for _ in range(FILL_ROUNDS):
             filled = torch.where(missing, self.decoded(module, self._codes(module, filled, c), c), x)
         return filled
+
+    def bounds(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Each feature's training range in scaled units, as tensors like ``like``; None when not kept."""
+        key = f"bounds {like.dtype} {like.device}"
+        if key not in self.derived:
+            bounds = self.scaler.bounds()
+            self.derived[key] = None if bounds is None else tuple(
+                torch.as_tensor(b, dtype=like.dtype, device=like.device) for b in bounds)
+        return self.derived[key]
+
+    def _in_range(self, x):
+        """``x`` clamped to the training range of each feature, in scaled units (NaN stays NaN)."""
+        bounds = self.bounds(x)
+        if bounds is None or x.ndim != 2 or x.shape[1] != len(bounds[0]):
+            return x
+        return torch.clamp(x, bounds[0], bounds[1])
+
+    def output_in_range(self, out):
+        """The decoder's output with its means within the training range (what scores compare with x)."""
+        bounds = self.bounds(out)
+        if bounds is None or out.ndim != 2 or out.shape[1] != len(bounds[0]):
+            return out
+        return self.likelihood.within(out, *bounds)
 
     def _codes(self, module, x, c):
         codes = posterior_params(module, x, c)[0] if self.spec.variational else module.encode(x, c)
@@ -186,6 +218,14 @@ class FittedModel:
     def decode(self, Z: np.ndarray, C: np.ndarray | None) -> np.ndarray:
         """Decoded codes in X's units, as an array (encoded slots for a mixed-type table)."""
         return self.scaler.inverse_transform(self.run(self.decoded, Z, C))
+
+    def draw(self, means: np.ndarray, rng: np.random.RandomState, sigma) -> np.ndarray:
+        """Draws from p(x | z) around decoded ``means`` (X's units), within the training range.
+
+        Bernoulli draws are 0 or 1 whatever the range of the data's values in [0, 1].
+        """
+        draws = self.likelihood.draw(means, rng, sigma, self.scaler.scale)
+        return draws if self.likelihood.unit_interval else self.scaler.clip(draws)
 
     def encode_conditions(self, y, n_samples: int, owner: str) -> np.ndarray | None:
         """The encoded conditions of ``n_samples`` rows; None for an unconditional model (``y`` is ignored)."""
@@ -208,11 +248,12 @@ class FittedModel:
     def train(self, data) -> None:
         """Train the net on ``data`` (a refit on every row follows when early stopping asked for one)."""
         net = self.net
-        net.partial_fit(data)
-        refit = dict(net.callbacks_).get("refit")
-        if refit is not None and refit.pending_:
-            refit.refit(net, data)
-            self.refit_epochs, self.selection_history = refit.epochs_, refit.selection_history_
+        with cpu_threads():
+            net.partial_fit(data)
+            refit = dict(net.callbacks_).get("refit")
+            if refit is not None and refit.pending_:
+                refit.refit(net, data)
+                self.refit_epochs, self.selection_history = refit.epochs_, refit.selection_history_
         self.remember_training_codes(data)
 
     def check_input(self, n_features, names) -> tuple[int, np.ndarray | None]:
@@ -260,6 +301,8 @@ class FittedModel:
             "image_shape": None if self.image_shape is None else list(self.image_shape),
             "scaling_mean": self.scaler.mean,
             "scaling_scale": self.scaler.scale,
+            "scaling_low": self.scaler.low,
+            "scaling_high": self.scaler.high,
             "seed": int(self.seed),
             "n_train": int(self.n_train),
             "device": self.device,
@@ -300,6 +343,8 @@ class FittedModel:
         mean, scale = (np.asarray(state[k], dtype=np.float64) for k in ("scaling_mean", "scaling_scale"))
         if mean.ndim != 1 or mean.shape != scale.shape:
             raise ValueError("the scaling arrays do not match.")
+        low, high = (None if state.get(k) is None else np.asarray(state[k], dtype=np.float64)  # absent before 0.1.1
+                     for k in ("scaling_low", "scaling_high"))
         conditions = ConditionEncoder.from_state(state["conditions"]) if conditional else None
         overrides = dict(state.get("net_overrides", {}))
         if set(overrides) - {"early_stopping", "max_epochs"}:
@@ -308,7 +353,7 @@ class FittedModel:
         spec = builder._model_spec(len(mean), image_shape, 0 if conditions is None else conditions.n_features_out,
                                    bool(state.get("missing_input", False)), layout)
         model = cls(
-            params=dict(params), spec=spec, scaler=Scaler(mean, scale), likelihood=builder._likelihood(layout),
+            params=dict(params), spec=spec, scaler=Scaler(mean, scale, low, high), likelihood=builder._likelihood(layout),
             seed=_int(state["seed"], "seed"), n_train=_int(state["n_train"], "n_train"), layout=layout,
             image_shape=image_shape, conditions=conditions, refit_epochs=refit_epochs,
         )

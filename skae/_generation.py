@@ -78,7 +78,7 @@ class GenerativeMixin(FittedAttributes):
         if draw == "auto":
             draw = model.layout is not None
         if draw:
-            means = model.likelihood.draw(means, rng, self._sigma(), model.scaler.scale)  # type: ignore[attr-defined]
+            means = model.draw(means, rng, self._sigma())  # type: ignore[attr-defined]
         # categories of a mixed-type table are drawn from the decoder's softmax with the same rng
         out = means if model.layout is None else model.layout.decode(means, rng)
         if given is not None:  # the given values exactly, as asked

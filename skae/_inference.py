@@ -30,6 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._device import cpu_threads
+
 __all__ = ["INFERENCE_CHUNK", "ArrayRows", "LanePlan", "RowSource", "lane_plan", "run_chunks"]
 
 INFERENCE_CHUNK = 1024  # rows per chunk: small enough that conversion and scaling stay in cache
@@ -157,7 +159,7 @@ def run_chunks(module: nn.Module, fn: Callable, *sources: RowSource | np.ndarray
     n = len(first)
     results = None
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), cpu_threads():
             for start in range(0, n, chunk):
                 stop = min(start + chunk, n)
                 raws = [None if a is None else a.read(start, stop) for a in rows]

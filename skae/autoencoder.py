@@ -43,10 +43,11 @@ class AutoEncoder(BaseAutoEncoder):
         (keeps the relative geometry, like PCA); "quantile" maps each numeric
         column of a DataFrame through its training distribution onto a
         standard normal and back (:class:`skae.tabular.QuantileMap`; errors
-        are then in those units); "auto" is "global" for ``loss="mse"``, no
-        scaling for ``loss="bce"``, and "standard" for the numeric columns of a
-        table with categorical or boolean columns (one-hot and 0/1 slots are
-        never scaled).
+        are then in those units); "auto" is no scaling for ``loss="bce"``,
+        "standard" for the numeric columns of a DataFrame (a table's columns
+        are in unrelated units; one-hot and 0/1 slots are never scaled), and
+        for an array "global" when its columns share a range (pixels) or
+        "standard" when they do not (benchmarks/results_scaling.md).
     %(shared_parameters)s
 
     Attributes

@@ -219,12 +219,18 @@ def validate_rows(estimator, X, *, reset: bool, image_shape: tuple[int, ...] | N
                 f"scaling='quantile' maps the numeric columns of a DataFrame onto a normal distribution (and back "
                 f"on output); X is a {type(X).__name__}. Pass a DataFrame, or choose another scaling."
             )
-        layout = ColumnLayout.from_frame(X, quantile=quantile) if quantile or is_mixed_frame(X) else None
+        # a DataFrame is a table, numeric or not: its columns keep their names, dtypes and own scales on output
+        layout = ColumnLayout.from_frame(X, quantile=quantile) if isinstance(X, pd.DataFrame) else None
     elif layout is None and is_mixed_frame(X):
         raise TypeError(
             f"{owner} was fitted on numeric data; X has categorical or boolean columns. "
             "Pass the numeric columns it was fitted on, or refit on the DataFrame to model them."
         )
+    elif layout is not None and layout.all_numeric and not isinstance(X, pd.DataFrame):
+        # an array for a model fitted on a numeric table: scikit-learn's check of the count (and its warning
+        # about the missing names), then the array as the table's columns
+        X = validate_data(estimator, X, reset=False, dtype=None, ensure_all_finite=False)
+        X = pd.DataFrame(np.asarray(X), columns=layout.labels)
     if layout is not None:
         layout.check_columns(X, owner)
         validate_data(estimator, X, reset=reset, skip_check_array=True)

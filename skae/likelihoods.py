@@ -110,6 +110,14 @@ class Likelihood:
         """The decoded value in scaled units: the output itself, or probabilities."""
         return out
 
+    def within(self, out: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+        """``out`` with the slots that are means kept within ``[low, high]`` (scaled units); logits as they are.
+
+        What the model returns is bounded by the training range
+        (:class:`skae._scaling.Scaler`), so what it is scored on is too.
+        """
+        return out
+
     def draw(self, means: np.ndarray, rng: np.random.RandomState, sigma, scale: np.ndarray) -> np.ndarray:
         """Draws from p(x | z) given decoded ``means`` in X's units; ``sigma`` is σ0 in scaled units."""
         raise NotImplementedError
@@ -131,6 +139,9 @@ class SquaredError(Likelihood):
         if log_scale is None:
             raise ValueError("a Gaussian likelihood needs the decoder's log scale")
         return gaussian_log_likelihood(x, out, log_scale, mask)
+
+    def within(self, out, low, high):
+        return torch.clamp(out, low, high)
 
     def feature_errors(self, x, out, scale):
         # the difference in X's units, then squared: as an autoencoder's error has always been computed
@@ -267,6 +278,14 @@ class MixedColumns(Likelihood):
             gaussian, other = gaussian * observed[..., numeric], other * observed[..., ~numeric]
         return gaussian.sum(-1) - other.sum(-1)
 
+    def within(self, out, low, high):
+        numeric = self._tensors(out)[0]
+        if not len(self.numeric_slots):
+            return out
+        out = out.clone()
+        out[..., numeric] = torch.clamp(out[..., numeric], low[numeric], high[numeric])
+        return out
+
     def feature_errors(self, x, out, scale):
         return self._terms(x, out, scale)
 
@@ -302,12 +321,14 @@ def likelihood_for(name: str, layout=None) -> Likelihood:
     ----------
     name : {"mse", "bce", "gaussian", "bernoulli"}
     layout : skae.tabular.ColumnLayout or None
-        The column layout of a mixed-type table, None for numeric data.
+        The column layout of a table, None for an array.  A table of numbers
+        only is modelled as an array is (its layout only names, types and
+        bounds what comes back).
     """
     if name not in ("mse", "bce", "gaussian", "bernoulli"):
         raise ValueError(f"Unknown likelihood {name!r}; expected 'mse', 'bce', 'gaussian' or 'bernoulli'.")
     unit_interval = name in ("bce", "bernoulli")
-    if layout is not None:
+    if layout is not None and not layout.all_numeric:
         if unit_interval:
             raise ValueError(
                 f"{name!r} models data in [0, 1]; X has categorical or boolean columns, which skae models with "

@@ -42,6 +42,7 @@ import pandas as pd
 
 from ._column_values import (
     QuantileMap,
+    Support,
     as_datetimes,
     as_numbers,
     as_numeric,
@@ -142,11 +143,15 @@ class ColumnLayout:
         Whether each ``category`` column's categories are ordered.
     quantiles : list of QuantileMap or None
         With ``scaling="quantile"``: each numeric column's map onto a standard normal.
+    supports : list of Support or None
+        Where each numeric and datetime column's values lie (a grid, a few
+        values): draws are put on it, and datetimes on their grid always.
     """
 
-    def __init__(self, names, kinds, categories, dtypes, labels=None, ordered=None, quantiles=None):
+    def __init__(self, names, kinds, categories, dtypes, labels=None, ordered=None, quantiles=None, supports=None):
         self.names, self.kinds = [str(n) for n in names], list(kinds)
         self.quantiles = list(quantiles) if quantiles is not None else [None] * len(self.names)
+        self.supports = list(supports) if supports is not None else [None] * len(self.names)
         self.categories = [None if c is None else list(c) for c in categories]
         self.dtypes = [str(d) for d in dtypes]
         self.labels = list(self.names if labels is None else labels)
@@ -188,9 +193,10 @@ class ColumnLayout:
         labels = [plain(label) for label in X.columns]
         layout = cls([str(c) for c in X.columns], kinds, categories, [str(X[c].dtype) for c in X.columns], labels,
                      ordered)
+        raw = {j: layout._raw_numbers(X.iloc[:, j], j) for j, kind in enumerate(kinds) if kind in (NUMERIC, DATETIME)}
+        layout.supports = [Support.fit(raw[j], kind == DATETIME) if j in raw else None for j, kind in enumerate(kinds)]
         if quantile:
-            layout.quantiles = [QuantileMap.fit(layout._raw_numbers(X.iloc[:, j], j)) if kind in (NUMERIC, DATETIME)
-                                else None for j, kind in enumerate(kinds)]
+            layout.quantiles = [QuantileMap.fit(raw[j]) if j in raw else None for j in range(len(kinds))]
         return layout
 
     def _raw_numbers(self, column: pd.Series, j: int) -> np.ndarray:
@@ -202,6 +208,11 @@ class ColumnLayout:
         """Names of the encoded slots, for messages: a categorical column's slots are ``column=category``."""
         return [f"{n}={c}" if kind == CATEGORICAL else n
                 for n, kind, cats in zip(self.names, self.kinds, self.categories) for c in (cats or [None])]
+
+    @property
+    def all_numeric(self) -> bool:
+        """Every column is a number (a numeric DataFrame): an array of the same width can stand for it."""
+        return all(kind == NUMERIC for kind in self.kinds)
 
     @property
     def passthrough(self) -> np.ndarray:
@@ -225,8 +236,9 @@ class ColumnLayout:
             missing = [n for n in self.names if n not in got]
             extra = [n for n in got if n not in self.names]
             detail = (f"missing {missing}" if missing else "") + (f"; unexpected {extra}" if extra else "")
-            raise ValueError(
-                f"X's columns {got} differ from those seen in fit {self.names}"
+            raise ValueError(  # scikit-learn's words first, as its own estimators raise them
+                f"The feature names should match those that were passed during fit: X's columns {got} differ from "
+                f"those seen in fit {self.names}"
                 + (f" ({detail.strip('; ')})" if detail else " (another order)") + ". Select them as in fit."
             )
 
@@ -280,10 +292,15 @@ class ColumnLayout:
         stays in [-128, 127]).
         """
         columns = {}
-        for label, kind, cats, dtype, ordered, quantiles, (start, stop) in zip(
-                self.labels, self.kinds, self.categories, self.dtypes, self.ordered, self.quantiles, self.slots):
+        for label, kind, cats, dtype, ordered, quantiles, support, (start, stop) in zip(
+                self.labels, self.kinds, self.categories, self.dtypes, self.ordered, self.quantiles, self.supports,
+                self.slots):
             v = values[:, start:stop]
             values_ = v[:, 0] if quantiles is None else quantiles.decode(v[:, 0])
+            if support is not None and kind in (NUMERIC, DATETIME):
+                # draws on the values the column takes; a model's best value keeps its precision, but dates
+                values_ = support.snap(values_) if rng is not None else support.round(values_) \
+                    if kind == DATETIME else values_
             if kind == NUMERIC:
                 columns[label] = as_numeric(values_, dtype)
             elif kind == DATETIME:
@@ -310,7 +327,8 @@ class ColumnLayout:
         """The layout as JSON values, for model files."""
         return {"names": self.names, "kinds": self.kinds, "categories": self.categories, "dtypes": self.dtypes,
                 "labels": self.labels, "ordered": self.ordered,
-                "quantiles": [None if q is None else q.to_state() for q in self.quantiles]}
+                "quantiles": [None if q is None else q.to_state() for q in self.quantiles],
+                "supports": [None if p is None else p.to_state() for p in self.supports]}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> ColumnLayout:
@@ -342,4 +360,10 @@ class ColumnLayout:
                 q is not None and k not in (NUMERIC, DATETIME) for q, k in zip(quantiles, kinds)):
             raise ValueError("the column layout's quantile maps do not match its columns.")
         maps = [None if q is None else QuantileMap.from_state(q) for q in quantiles]
-        return cls(names, kinds, categories, dtypes, labels, ordered, maps)
+        supports = state.get("supports") or [None] * len(names)  # absent before supports were kept
+        if not isinstance(supports, list) or len(supports) != len(names) or any(
+                p is not None and (k not in (NUMERIC, DATETIME) or not isinstance(p, dict))
+                for p, k in zip(supports, kinds)):
+            raise ValueError("the column layout's supports do not match its columns.")
+        return cls(names, kinds, categories, dtypes, labels, ordered, maps,
+                   [None if p is None else Support.from_state(p) for p in supports])

@@ -53,8 +53,12 @@ def test_pandas_in_and_out(small_X):
     out = ae.transform(df)
     assert isinstance(out, pd.DataFrame) and list(out.columns) == ["latent0", "latent1"]
     assert list(ae.feature_names_in_) == list(df.columns)
-    with pytest.raises(ValueError, match="feature names"):
+    with pytest.raises(ValueError, match=r"differ from those seen in fit .*missing \['f0'\]; unexpected \['other'\]"):
         ae.transform(df.rename(columns={"f0": "other"}))
+    # a numeric table comes back as a table: its columns, names and dtypes
+    rec = ae.inverse_transform(out)
+    assert isinstance(rec, pd.DataFrame) and list(rec.columns) == list(df.columns)
+    assert (rec.dtypes == df.dtypes).all()
 
 
 def test_pipeline_and_grid_search_without_labels(small_X):
