@@ -16,6 +16,9 @@ many rows as that part has.  Reported per table:
   one-hot), median over synthetic rows, over the same median for the real
   held-out rows: below 1 means closer to the training rows than new real rows
   are (copying); the share of exact copies;
+* detection: a HistGradientBoosting classifier telling the real held-out rows
+  from as many synthetic rows, 5-fold ROC-AUC (0.5 = indistinguishable), and
+  the column that alone tells them apart best;
 * fit + sample seconds, one thread.
 
 Conditional rows (skae only): for each table's categorical condition column,
@@ -185,6 +188,35 @@ def closeness(train: pd.DataFrame, test: pd.DataFrame, synthetic: pd.DataFrame) 
     return {"dcr_ratio": float(np.median(synth) / max(np.median(real), 1e-12)), "copies": float(np.mean(synth < 1e-9))}
 
 
+def detection(test: pd.DataFrame, synthetic: pd.DataFrame) -> dict:
+    """How well a classifier tells synthetic rows from real held-out ones (a classifier two-sample test).
+
+    As many synthetic rows as real held-out rows; a HistGradientBoosting
+    classifier, 5-fold ROC-AUC (0.5: indistinguishable, 1: told apart every
+    time).  Then the same test on each column alone (3 folds): the column
+    that gives the rows away most, and its ROC-AUC.
+    """
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    n = min(len(test), len(synthetic))
+    real = test.sample(n, random_state=0)
+    fake = synthetic[test.columns].sample(n, random_state=0)
+    X = _model_frame(pd.concat([real, fake], ignore_index=True), test)
+    for c in X.columns:  # integers and floats alike: a dtype is no tell
+        if not isinstance(X[c].dtype, pd.CategoricalDtype):
+            X[c] = X[c].astype(float)
+    y = np.r_[np.zeros(n), np.ones(n)]
+
+    def auc(columns, folds):
+        model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
+        cv = StratifiedKFold(folds, shuffle=True, random_state=0)
+        return float(cross_val_score(model, X[columns], y, cv=cv, scoring="roc_auc").mean())
+
+    per_column = {c: auc([c], 3) for c in X.columns}
+    worst = max(per_column, key=per_column.get)
+    return {"detection": auc(list(X.columns), 5), "column_detection": per_column[worst], "column": worst}
+
+
 def real_copies(name: str, seed: int = 0) -> float:
     """The share of real held-out rows that equal a training row: the yardstick for the copies of synthetic rows."""
     frame, _ = tables()[name]
@@ -207,7 +239,7 @@ def one_run(frame: pd.DataFrame, target: str, contestant: str, seed: int = 0) ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return {"seconds": seconds, **quality(train, synthetic), "efficacy": efficacy(train, test, synthetic, target),
-                **closeness(train, test, synthetic)}
+                **closeness(train, test, synthetic), **detection(test, synthetic)}
 
 
 def conditional_run(frame: pd.DataFrame, column: str, seed: int = 0) -> dict:
@@ -253,7 +285,8 @@ def run(names, only_tables, fresh: bool) -> dict:
             if key in cache:
                 continue
             cache[key] = one_run(frame, target, contestant)
-            print(f"{name:14s} {contestant:7s} " + " ".join(f"{k} {v:.3f}" for k, v in cache[key].items()), flush=True)
+            print(f"{name:14s} {contestant:7s} " + " ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                                            for k, v in cache[key].items()), flush=True)
             CACHE.parent.mkdir(exist_ok=True)
             CACHE.write_text(json.dumps(cache, indent=0))
         key = f"conditional|{name}"
@@ -272,7 +305,10 @@ def report(cache, names) -> list[str]:
     for metric, title in (("quality", "SDMetrics overall quality"), ("shapes", "Column shapes"),
                           ("pairs", "Column pair trends"), ("efficacy", "Machine-learning efficacy (synthetic / real)"),
                           ("dcr_ratio", "Distance to closest training record, synthetic / real held-out (median)"),
-                          ("copies", "Share of exact copies of training rows"), ("seconds", "Fit + sample seconds")):
+                          ("copies", "Share of exact copies of training rows"),
+                          ("detection", "Detection ROC-AUC: a classifier telling synthetic rows from real held-out "
+                                        "ones (0.5 = indistinguishable)"),
+                          ("seconds", "Fit + sample seconds")):
         yardstick = {t: real_copies(t) for t in table_names} if metric == "copies" else {}
         extra = " real held-out rows |" if yardstick else ""
         lines += [f"## {title}", "", "| table | " + " | ".join(names) + f" |{extra}",
@@ -283,7 +319,17 @@ def report(cache, names) -> list[str]:
         lines.append("| **mean** | " + " | ".join(
             f"**{np.mean([cache[f'{n}|{t}'][metric] for t in table_names]):.3f}**" for n in names) + " |"
             + (f" **{np.mean(list(yardstick.values())):.3f}** |" if yardstick else ""))
+        if metric in ("detection", "seconds"):  # lower is better: the worst table is the highest
+            lines.append("| **worst table** | " + " | ".join(
+                f"**{max(cache[f'{n}|{t}'][metric] for t in table_names):.3f}**" for n in names) + " |")
         lines.append("")
+        if metric == "detection":
+            lines += ["The column that gives the rows away most (a classifier on that column alone, 3 folds):", "",
+                      "| table | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+            for t in table_names:
+                lines.append(f"| {t} | " + " | ".join(
+                    f"{cache[f'{n}|{t}']['column']} {cache[f'{n}|{t}']['column_detection']:.2f}" for n in names) + " |")
+            lines.append("")
     lines += ["Columns: " + "; ".join(f"`{n}` = {contestants()[n][0]}" for n in names), ""]
     conditional = [t for t in table_names if f"conditional|{t}" in cache and f"skae|{t}" in cache]
     if conditional:

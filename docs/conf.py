@@ -4,7 +4,10 @@ Built offline from a clean clone: ``python -m sphinx -W -b html docs docs/_build
 (``pip install -e ".[docs]"`` installs every extension used here).
 
 * Theme: pydata-sphinx-theme (scikit-learn's), navbar Getting started / User guide /
-  API / Gallery, wide pages, previous / next links under each page (``_static/skae.css``).
+  Gallery / API, wide pages, previous / next links under each page (``_static/skae.css``).
+  The theme takes both from the order of ``index.rst``'s toctree, so that order is the
+  reading order: the guide's last page leads to the gallery, the last example to the API
+  (with the API before the gallery, the gallery's "previous" was the API's last page).
 * Formulas: MathJax 3 is copied into ``_static/mathjax`` by ``sphinx-mathjax-offline``,
   so pages opened from disk (file://) typeset without a network.
 * Gallery: ``make_gallery.py`` writes ``gallery/`` from ``examples/*.py`` when the

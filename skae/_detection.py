@@ -40,7 +40,10 @@ __all__ = [
     "EnsembleMember",
     "FittedDetector",
     "available_device",
+    "calibration_size",
     "calibration_split",
+    "check_calibration_rows",
+    "conformal_p_value",
     "conformal_threshold",
     "contamination_threshold",
     "fit_default_ensemble",
@@ -58,18 +61,65 @@ def contamination_threshold(scores: np.ndarray, contamination) -> float:
     return float(np.quantile(scores, 1.0 - contamination))
 
 
+def conformal_p_value(at_least, n_calibration: int):
+    """``(1 + at_least) / (n_calibration + 1)``: the p-value of a score that ``at_least`` calibration scores reach.
+
+    The one expression both :func:`p_values` and :func:`conformal_threshold` use, so that a row is flagged
+    exactly when its p-value, as reported, is at most the rate (``(n + 1) · (1 - rate)`` rounds: 25 · 0.56 is
+    14.000000000000002 in floating point).
+    """
+    return (1.0 + at_least) / (n_calibration + 1.0)
+
+
 def conformal_threshold(calibration: np.ndarray, rate: float) -> float:
-    """The smallest score whose conformal p-value is at most ``rate`` is above this (inf: none can be)."""
+    """The largest calibration score that no flagged score reaches: a score is flagged iff it is above it (inf: none is).
+
+    A score's p-value is at most ``rate`` iff at most ``m`` calibration scores reach it, ``m`` the largest count
+    whose :func:`conformal_p_value` is at most ``rate``; that holds iff the score is above the ``m + 1``-th
+    largest calibration score.
+    """
     n = len(calibration)
-    k = math.ceil((n + 1) * (1.0 - rate))
-    return float("inf") if k > n else float(np.sort(calibration)[k - 1])
+    m = int(np.count_nonzero(conformal_p_value(np.arange(n + 1), n) <= rate)) - 1  # the p-value grows with the count
+    return float("inf") if m < 0 else float(np.sort(calibration)[n - 1 - m])
+
+
+def calibration_size(n: int, fraction: float) -> int:
+    """How many of ``n`` rows :func:`calibration_split` holds out to calibrate on."""
+    return int(round(fraction * n))
+
+
+def check_calibration_rows(n: int, rate: float, fraction: float) -> None:
+    """Warn when the calibration rows held out of ``n`` are too few for any p-value to reach ``rate``.
+
+    The smallest p-value n_cal calibration rows give is 1 / (n_cal + 1); below it, ``threshold_`` is inf.
+    The warning says how many rows would be enough, from the same split.
+    """
+    n_cal = calibration_size(n, fraction)
+    smallest = conformal_p_value(0, n_cal)
+    if smallest <= rate:
+        return
+    needed_cal = max(1, math.ceil(1.0 / rate) - 2)
+    while conformal_p_value(0, needed_cal) > rate:
+        needed_cal += 1
+    needed = max(1, math.floor((needed_cal - 1) / fraction))  # a start below the answer: it holds out needed_cal - 1
+    while calibration_size(needed, fraction) < needed_cal:
+        needed += 1
+    warnings.warn(
+        f"false_positive_rate={rate:g} can flag nothing: the {n_cal} calibration rows held out of {n} "
+        f"(calibration_fraction={fraction:g}) give conformal p-values of at least 1/({n_cal}+1) = {smallest:.4g}, "
+        f"the smallest false-positive rate they can guarantee, so threshold_ is inf and no row will be flagged. "
+        f"A rate of {rate:g} needs {needed_cal} calibration rows: fit on at least {needed} rows, or raise "
+        f"false_positive_rate to 1/({n_cal}+1) or more.",
+        UserWarning,
+        stacklevel=4,  # the caller of fit, past its _fit_context wrapper
+    )
 
 
 def calibration_split(n: int, false_positive_rate, fraction: float, rng) -> tuple[np.ndarray, np.ndarray | None]:
     """``(training rows, calibration rows)``: all rows and None, or a random ``fraction`` held out for a conformal threshold."""
     if false_positive_rate is None:
         return np.arange(n), None
-    n_cal = int(round(fraction * n))
+    n_cal = calibration_size(n, fraction)
     if n_cal < 1 or n - n_cal < 1:
         raise ValueError(f"false_positive_rate needs rows to calibrate on: {n} rows with "
                          f"calibration_fraction={fraction} hold none out.")
@@ -111,7 +161,7 @@ def p_values(calibration: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Conformal p-values of anomaly ``scores`` against the calibration rows' scores."""
     ordered = np.sort(calibration)
     at_least = len(ordered) - np.searchsorted(ordered, scores, side="left")
-    return (1.0 + at_least) / (len(ordered) + 1.0)
+    return conformal_p_value(at_least, len(ordered))
 
 
 @dataclass(eq=False)

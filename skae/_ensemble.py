@@ -205,7 +205,7 @@ class Terms:
     """
 
     def __init__(self, likelihood: Likelihood, module: EnsembleModule, member_columns: np.ndarray):
-        self.likelihood, self.module = likelihood, module
+        self.likelihood = likelihood
         self.full = isinstance(likelihood, MixedColumns)
         M, T = member_columns.shape
         if self.full:
@@ -216,16 +216,17 @@ class Terms:
             self.valid = module.slot_valid.cpu().numpy()
         self.n_columns = T
 
-    def __call__(self, padded: torch.Tensor, rows: torch.Tensor, in_range: bool = False, check: bool = True):
+    def __call__(self, module: EnsembleModule, padded: torch.Tensor, rows: torch.Tensor, in_range: bool = False,
+                 check: bool = True):
         """Errors, the scored mask (seen, observed) and codes of ``rows`` (M, n) of ``padded`` encoded rows.
 
+        ``module``: the trained members, or their float64 copy (for rows float32 cannot score).
         ``check=False``: the rows are known complete (training on complete data).
         """
-        module = self.module
         x = own_slots(padded, rows, module.slot_index)
         inputs, target, mask = member_input(x, module.missing_input, check)
         out, codes = module(inputs)
-        valid = torch.as_tensor(self.valid, device=x.device)[:, None, :]
+        valid = torch.as_tensor(self.valid, dtype=x.dtype, device=x.device)[:, None, :]
         if not self.full:
             terms = self.likelihood.terms(target, out, in_range)
             return terms, (valid if mask is None else valid * mask).expand_as(terms), codes
@@ -235,8 +236,11 @@ class Terms:
         rows_full = padded[rows][..., :S]
         _, target_full, mask_full = member_input(rows_full, module.missing_input, check)
         terms = self.likelihood.terms(target_full, full, in_range)
-        scored = valid if mask_full is None else valid * self.likelihood.term_mask(mask_full)
-        return terms, scored.expand_as(terms), codes
+        scored = (valid if mask_full is None else valid * self.likelihood.term_mask(mask_full)).expand_as(terms)
+        # the columns a member does not see are zeroed, not multiplied by 0: their float32 errors can overflow
+        # (an entry at 1e20 squared), and inf · 0 = NaN would hide the row from its float64 recomputation
+        terms = torch.where(scored > 0, terms, torch.zeros((), dtype=terms.dtype, device=terms.device))
+        return terms, scored, codes
 
 
 def train_ensemble(module: EnsembleModule, terms: Terms, X: torch.Tensor, seeds: list[int], steps: int = STEPS,
@@ -264,7 +268,7 @@ def train_ensemble(module: EnsembleModule, terms: Terms, X: torch.Tensor, seeds:
     fused = device.type in ("cpu", "cuda")
     module.train()
     for step in range(steps):
-        errors, scored, _ = terms(padded, index[:, step], in_range=True, check=False)
+        errors, scored, _ = terms(module, padded, index[:, step], in_range=True, check=False)
         if weights is not None:
             errors = errors * weights
         rows = (errors * scored).sum(-1) / scored.sum(-1).clamp(min=1.0)

@@ -5,6 +5,8 @@ See :mod:`skae._ensemble` for the members and how they train.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 
@@ -52,22 +54,23 @@ class FittedEnsemble:
         self.code_precision: np.ndarray | None = None
         self.location: np.ndarray | None = None
         self.scale: np.ndarray | None = None
+        self._float64_module: EnsembleModule | None = None
 
     @property
     def n_members(self) -> int:
         return len(self.columns)
 
-    def _outputs(self, x: torch.Tensor):
-        """Errors, scored mask and codes of a chunk of scaled rows (n, S) for every member."""
+    def _outputs(self, module: EnsembleModule, x: torch.Tensor):
+        """Errors, scored mask and codes of a chunk of scaled rows (n, S) for every member, computed by ``module``."""
         rows = torch.arange(len(x), device=x.device).expand(self.n_members, len(x))
-        return self.terms(torch.nn.functional.pad(x, (0, 1)), rows)
+        return self.terms(module, torch.nn.functional.pad(x, (0, 1)), rows)
 
     def calibrate(self, rows) -> None:
         """Fit the score statistics on the training rows (the errors and codes of up to 10,000 of them)."""
         from .data import Rows
 
         def statistics(module, x):
-            terms, scored, codes = self._outputs(x)
+            terms, scored, codes = self._outputs(module, x)
             return (terms * scored).permute(1, 0, 2), scored.permute(1, 0, 2), codes.permute(1, 0, 2)
 
         sample = rows
@@ -97,18 +100,22 @@ class FittedEnsemble:
         return torch.as_tensor(value, dtype=like.dtype, device=like.device)
 
     def _member_scores(self, module, x):
-        terms, scored, codes = self._outputs(x)
+        terms, scored, codes = self._outputs(module, x)
         scale = self._tensor(self.term_scale, terms)[:, None, :]
         complete = self._tensor(self.terms.valid.sum(1), terms)[:, None]
         # a row with missing entries is scored on its observed columns, rescaled to all of them
         residual = (terms * scored / scale).sum(-1) * (complete / scored.sum(-1).clamp(min=1.0))
         centred = codes - self._tensor(self.code_mean, codes)[:, None, :]
-        mahalanobis = torch.einsum("mnk,mkl,mnl->mn", centred, self._tensor(self.code_precision, codes), centred)
+        precision = self._tensor(self.code_precision, codes)
+        # one product per member, as the members' layers infer (EnsembleModule._layer): a batched product's kernel
+        # changes with the number of rows, and a row's last bits with it
+        projected = torch.stack([torch.mm(c, p) for c, p in zip(centred, precision)])
+        mahalanobis = (projected * centred).sum(-1)
         raw = (residual + mahalanobis).T
         return (raw - self._tensor(self.location, raw)) / self._tensor(self.scale, raw)
 
     def _feature_scores(self, module, x):
-        terms, scored, _ = self._outputs(x)
+        terms, scored, _ = self._outputs(module, x)
         ratio = (terms * scored / self._tensor(self.term_scale, terms)[:, None, :])
         index = torch.as_tensor(self.terms.index, device=x.device)[:, None, :].expand_as(ratio)
         T = self.terms.n_columns
@@ -145,10 +152,24 @@ class FittedEnsemble:
         return ensemble
 
     def run(self, fn, rows, dtype=None):
-        """``fn(module, x)`` over scaled chunks of ``rows`` (see :func:`skae._inference.run_chunks`)."""
+        """``fn(module, x)`` over scaled chunks of ``rows`` (see :func:`skae._inference.run_chunks`).
+
+        Rows whose float32 result overflows (a squared error past float32's range: an entry at 1e20 scaled)
+        are computed again in float64 by a copy of the members, as an autoencoder's are.
+        """
         from ._inference import run_chunks
 
-        return run_chunks(self.module, fn, rows.scaled(self.scaler), device=self.device, dtype=dtype)
+        return run_chunks(self.module, fn, rows.scaled(self.scaler), device=self.device, dtype=dtype,
+                          exact=self._exact_module)
+
+    def _exact_module(self) -> EnsembleModule:
+        """A float64 copy of the members (made once, for the rare rows float32 cannot score)."""
+        if self._float64_module is None:
+            self._float64_module = copy.deepcopy(self.module).double().eval()
+        return self._float64_module
+
+    def __getstate__(self):
+        return {**vars(self), "_float64_module": None}  # rebuilt on demand
 
     # -- model files --------------------------------------------------------------------
 

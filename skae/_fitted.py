@@ -336,65 +336,71 @@ class FittedModel:
         ValueError, TypeError, KeyError
             The state does not describe a model of this kind.
         """
-        layout_state = state.get("column_layout")  # absent from files of skae before mixed-type tables
-        layout = None if layout_state is None else ColumnLayout.from_state(layout_state)
-        shape = state["image_shape"]
-        image_shape = None if shape is None else tuple(_int(s, "image_shape") for s in shape)
-        mean, scale = (np.asarray(state[k], dtype=np.float64) for k in ("scaling_mean", "scaling_scale"))
-        if mean.ndim != 1 or mean.shape != scale.shape:
-            raise ValueError("the scaling arrays do not match.")
-        low, high = (None if state.get(k) is None else np.asarray(state[k], dtype=np.float64)  # absent before 0.1.1
-                     for k in ("scaling_low", "scaling_high"))
-        conditions = ConditionEncoder.from_state(state["conditions"]) if conditional else None
-        overrides = dict(state.get("net_overrides", {}))
-        if set(overrides) - {"early_stopping", "max_epochs"}:
-            raise ValueError(f"unexpected net settings {sorted(overrides)}.")
-        refit_epochs = None if not overrides else _int(overrides["max_epochs"], "max_epochs")
-        spec = builder._model_spec(len(mean), image_shape, 0 if conditions is None else conditions.n_features_out,
-                                   bool(state.get("missing_input", False)), layout)
-        model = cls(
-            params=dict(params), spec=spec, scaler=Scaler(mean, scale, low, high), likelihood=builder._likelihood(layout),
-            seed=_int(state["seed"], "seed"), n_train=_int(state["n_train"], "n_train"), layout=layout,
-            image_shape=image_shape, conditions=conditions, refit_epochs=refit_epochs,
-        )
-        if layout is not None and layout.width != len(mean):
-            raise ValueError("the scaling arrays do not match the column layout.")
-        target = device or state["device"]
-        if device is None and str(target).startswith("cuda") and not torch.cuda.is_available():
-            warnings.warn(f"The model was trained on {target!r}, which is not available; loading it on the CPU.",
-                          stacklevel=5)
-            target = "cpu"
-        target = resolve_device(str(target))
-        _check_weights(builder, spec, state["module"])  # before anything the file declares is allocated
-        with seeded(model.seed, target):  # weights are initialised, then overwritten: leave the user's RNG alone
-            model.net = builder._build_net(model, target)
-        model.objective.missing = bool(state.get("missing", False))
-        model.module.load_state_dict(state["module"])
-        model.objective.load_state_dict(state["objective"])
-        model.module.to(target)
-        model.objective.to(target)
-        corruption = model.objective.corruption
-        for key, value in state["corruption"].items():
-            if corruption is None or not key.endswith("_") or not isinstance(value, torch.Tensor):
-                raise ValueError(f"unexpected corruption state {key!r}.")
-            setattr(corruption, key, value.to(target))
-        model.net.history = History(state["history"])
-        codes = np.asarray(state["training_codes"])
-        if codes.ndim != 2 or codes.shape[1] != spec.latent_dim or codes.dtype.kind != "f":
-            raise ValueError("training_codes do not match the latent size.")
-        training_conditions = state["training_conditions"]
-        if training_conditions is not None:
-            training_conditions = np.asarray(training_conditions)
-            if training_conditions.shape != (len(codes), spec.cond_features):
-                raise ValueError("training_conditions do not match the training codes.")
-        model.training_codes, model.training_conditions = codes, training_conditions
-        residual = state.get("residual_scale")  # absent from files of skae before missing values
-        if residual is not None:
-            residual = np.asarray(residual, dtype=np.float64)
-            if residual.shape != (spec.n_features,):
-                raise ValueError("residual_scale does not match the feature count.")
-        model.residual_scale = residual
-        return model
+        return _from_state(cls, state, builder, params, device, conditional)
+
+
+def _from_state(cls, state: dict[str, Any], builder: ModelBuilder, params: dict[str, Any], device: str | None,
+                conditional: bool) -> FittedModel:
+    """:meth:`FittedModel.from_state`'s work: the spec, likelihood and net built as ``fit`` builds them, then loaded."""
+    layout_state = state.get("column_layout")  # absent from files of skae before mixed-type tables
+    layout = None if layout_state is None else ColumnLayout.from_state(layout_state)
+    shape = state["image_shape"]
+    image_shape = None if shape is None else tuple(_int(s, "image_shape") for s in shape)
+    mean, scale = (np.asarray(state[k], dtype=np.float64) for k in ("scaling_mean", "scaling_scale"))
+    if mean.ndim != 1 or mean.shape != scale.shape:
+        raise ValueError("the scaling arrays do not match.")
+    low, high = (None if state.get(k) is None else np.asarray(state[k], dtype=np.float64)  # absent before 0.1.1
+                 for k in ("scaling_low", "scaling_high"))
+    conditions = ConditionEncoder.from_state(state["conditions"]) if conditional else None
+    overrides = dict(state.get("net_overrides", {}))
+    if set(overrides) - {"early_stopping", "max_epochs"}:
+        raise ValueError(f"unexpected net settings {sorted(overrides)}.")
+    refit_epochs = None if not overrides else _int(overrides["max_epochs"], "max_epochs")
+    spec = builder._model_spec(len(mean), image_shape, 0 if conditions is None else conditions.n_features_out,
+                               bool(state.get("missing_input", False)), layout)
+    model = cls(
+        params=dict(params), spec=spec, scaler=Scaler(mean, scale, low, high), likelihood=builder._likelihood(layout),
+        seed=_int(state["seed"], "seed"), n_train=_int(state["n_train"], "n_train"), layout=layout,
+        image_shape=image_shape, conditions=conditions, refit_epochs=refit_epochs,
+    )
+    if layout is not None and layout.width != len(mean):
+        raise ValueError("the scaling arrays do not match the column layout.")
+    target = device or state["device"]
+    if device is None and str(target).startswith("cuda") and not torch.cuda.is_available():
+        warnings.warn(f"The model was trained on {target!r}, which is not available; loading it on the CPU.",
+                      stacklevel=5)
+        target = "cpu"
+    target = resolve_device(str(target))
+    _check_weights(builder, spec, state["module"])  # before anything the file declares is allocated
+    with seeded(model.seed, target):  # weights are initialised, then overwritten: leave the user's RNG alone
+        model.net = builder._build_net(model, target)
+    model.objective.missing = bool(state.get("missing", False))
+    model.module.load_state_dict(state["module"])
+    model.objective.load_state_dict(state["objective"])
+    model.module.to(target)
+    model.objective.to(target)
+    corruption = model.objective.corruption
+    for key, value in state["corruption"].items():
+        if corruption is None or not key.endswith("_") or not isinstance(value, torch.Tensor):
+            raise ValueError(f"unexpected corruption state {key!r}.")
+        setattr(corruption, key, value.to(target))
+    model.net.history = History(state["history"])
+    codes = np.asarray(state["training_codes"])
+    if codes.ndim != 2 or codes.shape[1] != spec.latent_dim or codes.dtype.kind != "f":
+        raise ValueError("training_codes do not match the latent size.")
+    training_conditions = state["training_conditions"]
+    if training_conditions is not None:
+        training_conditions = np.asarray(training_conditions)
+        if training_conditions.shape != (len(codes), spec.cond_features):
+            raise ValueError("training_conditions do not match the training codes.")
+    model.training_codes, model.training_conditions = codes, training_conditions
+    residual = state.get("residual_scale")  # absent from files of skae before missing values
+    if residual is not None:
+        residual = np.asarray(residual, dtype=np.float64)
+        if residual.shape != (spec.n_features,):
+            raise ValueError("residual_scale does not match the feature count.")
+    model.residual_scale = residual
+    return model
 
 
 def _check_weights(builder, spec: ModelSpec, weights) -> None:

@@ -157,7 +157,13 @@ class WrappedMembers:
     @staticmethod
     def data(X, rows):
         """What members read: a table's DataFrame (they encode it), else the validated array."""
-        return X if rows.layout is not None else rows.values
+        if rows.layout is None:
+            return rows.values
+        if not isinstance(X, pd.DataFrame):
+            # an array for a detector fitted on a (numeric) table, which validate_rows checked and warned about
+            # once: its members read it as the table's columns, not each warning again
+            return pd.DataFrame(np.asarray(X), columns=rows.layout.labels)
+        return X
 
     def scores(self, X, rows) -> np.ndarray:
         data = self.data(X, rows)

@@ -14,14 +14,12 @@ import re
 import signal
 import sys
 
+from ._table_files import OUTPUT_SUFFIXES, CLIError, check_columns, read_table, write_table
+
 __all__ = ["main"]
 
 _MODEL_SUFFIXES = (".skae",)
 _PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
-
-
-class CLIError(Exception):
-    """A user error on the command line: printed without a traceback."""
 
 
 class _Interrupted(Exception):
@@ -42,23 +40,6 @@ def _plugins(args) -> int:
             if row[kind]:
                 print(f"    {kind + 's':<14} {', '.join(row[kind])}")
     return 0
-
-
-def _read_table(path: str):
-    import pandas as pd
-
-    if path == "-":
-        return pd.read_csv(sys.stdin)
-    if not path.endswith((".parquet", ".pq", ".csv", ".csv.gz", ".txt", ".tsv")):
-        raise CLIError(f"{path}: use a .csv, .tsv or .parquet file (or '-' for CSV on stdin).")
-    if not os.path.exists(path):
-        raise CLIError(f"{path}: no such file.")
-    if path.endswith((".parquet", ".pq")):
-        try:
-            return pd.read_parquet(path)
-        except ImportError as exc:
-            raise CLIError(f"reading {path} needs a Parquet engine: pip install pyarrow ({exc})") from exc
-    return pd.read_csv(path, sep="\t" if path.endswith(".tsv") else ",")
 
 
 def _did_you_mean(name: str, names) -> str:
@@ -88,73 +69,6 @@ def _select(frame, args, path: str, target: str | list | None = None):
     if missing:
         raise CLIError(f"{path} has no column(s) {missing}.{_did_you_mean(missing[0], names)} It has {names}.")
     return frame[wanted], y
-
-
-def _check_columns(frame, path: str) -> None:
-    """Refuse columns no estimator models; say which columns are taken as categories (a label would be)."""
-    from .tabular import column_kind  # the estimators' own rule
-
-    kinds = {c: column_kind(frame[c]) for c in frame.columns}
-    bad = [c for c, k in kinds.items() if k is None]
-    if bad:
-        raise CLIError(
-            f"{path}: column(s) {bad} have dtype {frame[bad[0]].dtype}, which skae cannot model (it takes numeric, "
-            "categorical and boolean columns). Leave them out with --drop, or choose the features with --columns."
-        )
-    missing = [f"{c} ({int(frame[c].isna().sum())})" for c in frame.columns if frame[c].isna().any()]
-    if missing:
-        print(f"skae: missing values in {', '.join(missing)}: the model learns from the observed entries.",
-              file=sys.stderr)
-    categorical = [f"{c} ({frame[c].nunique()} categories)" for c, k in kinds.items() if k == "categorical"]
-    if categorical:
-        print(f"skae: modelling {', '.join(categorical)} as categorical; if one is an id or a label, leave it "
-              "out with --drop (or --target for a ConditionalVAE's condition).", file=sys.stderr)
-    suspects = [c for c, k in kinds.items() if k == "numeric" and _looks_like_id_or_label(frame[c])]
-    if suspects:
-        print(f"skae: column(s) {suspects} look like an id (one value per row) or a label (a few distinct "
-              "integers); if so, leave them out with --drop.", file=sys.stderr)
-
-
-def _looks_like_id_or_label(column) -> bool:
-    """Integers with one value per row (an id), or a few distinct integers in many rows (a label).
-
-    A label is judged by its values (0/1) or by its name and values (``target`` holding 0, 1, 2):
-    a count such as "children" with values 0..4 is a feature, and a warning on every such column
-    would teach users to ignore it.
-    """
-    import numpy as np
-
-    values = column.dropna().to_numpy()
-    if len(values) < 20 or not np.all(np.mod(values, 1) == 0):
-        return False
-    distinct = np.unique(values)
-    sequential = len(distinct) == len(values) and np.all(np.diff(np.sort(values)) == 1)
-    binary = len(distinct) <= 2 and set(distinct) <= {0, 1}
-    name = str(column.name).lower()
-    named = name in _LABEL_NAMES or name.endswith(("_id", " id", "_label", "_class"))
-    return bool(sequential or binary or named and (len(distinct) <= 20 or len(distinct) == len(values)))
-
-
-_LABEL_NAMES = {"id", "label", "labels", "target", "class", "y", "outcome", "index", "species", "cluster"}
-
-
-_OUTPUT_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".json")
-
-
-def _write_table(frame, path: str | None) -> None:
-    if path is None or path == "-":
-        frame.to_csv(sys.stdout, index=False)
-    elif path.endswith(".json"):
-        frame.to_json(path, orient="records", indent=None)
-    elif path.endswith(".tsv"):
-        frame.to_csv(path, sep="\t", index=False)
-    elif path.endswith((".parquet", ".pq")):
-        try:
-            frame.to_parquet(path, index=False)
-        except ImportError as exc:
-            raise CLIError(f"writing {path} needs a Parquet engine: pip install pyarrow ({exc})") from exc
-    else:
-        frame.to_csv(path, index=False)
 
 
 def _check_output(path: str, suffixes: tuple[str, ...], what: str) -> None:
@@ -205,11 +119,11 @@ def _estimator(name: str, items: list[str]):
 
 
 def _threads(args) -> int:
-    """Torch's threads: ``--threads``, else OMP_NUM_THREADS, else half the cores (at most 4)."""
-    import torch
+    """Torch's threads: ``--threads``, else the Python API's automatic rule (:func:`skae.set_threads`)."""
+    from ._device import automatic_threads, set_threads
 
-    count = args.threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or max(1, min(4, (os.cpu_count() or 2) // 2))
-    torch.set_num_threads(count)
+    count = args.threads or automatic_threads()
+    set_threads(count)
     return count
 
 
@@ -217,8 +131,8 @@ def _fit(args) -> int:
     pickle_out = args.out.endswith(_PICKLE_SUFFIXES)
     _check_output(args.out, _MODEL_SUFFIXES + _PICKLE_SUFFIXES, "model")
     estimator = _estimator(args.estimator, args.param)
-    frame, y = _select(_read_table(args.data), args, args.data)
-    _check_columns(frame, args.data)
+    frame, y = _select(read_table(args.data), args, args.data)
+    check_columns(frame, args.data)
     threads = _threads(args)
     params = estimator.get_params(deep=False)
     device = params.get("device", "cpu")
@@ -261,14 +175,61 @@ def _fit(args) -> int:
 
         persistence.save(estimator, args.out)
     summary = f"fitted {args.estimator} on {frame.shape[0]} rows x {frame.shape[1]} columns"
-    if epochs and history is not None:
-        summary += f", {epochs} epochs, final train loss {history[-1, 'train_loss']:.5g}"
+    if epochs:
+        summary += f", {epochs} epoch{'s' if epochs > 1 else ''}"
     elif hasattr(estimator, "estimators_features_"):
-        summary += f", {len(estimator.estimators_features_)} members"
-    print(f"{summary}; saved to {args.out}", file=sys.stderr)
+        members = len(estimator.estimators_features_)
+        summary += f", {members} member{'s' if members > 1 else ''}"
+    quality = _training_fit(estimator, frame, y)
+    print(f"{summary}{'; ' + quality if quality else ''}; saved to {args.out}", file=sys.stderr)
     if interrupted:
         raise _Interrupted(f"interrupted; saved the model of epoch {epochs} to {args.out}.")
     return 0
+
+
+def _training_fit(estimator, frame, y) -> str:
+    """How well the model reconstructs its training table, beside what predicting without a model gives.
+
+    The training loss is in the model's internal units (scaled columns, the
+    likelihood's terms) that a user cannot judge; these are: for numeric
+    columns the mean squared error in units of each column's variance (1 is
+    what predicting the column's mean gives), for categorical and boolean ones
+    the share of entries reconstructed right beside always answering the most
+    frequent category.  Observed entries only.  Empty for models without
+    ``reconstruct`` (the detector).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .tabular import column_kind
+
+    if not callable(getattr(estimator, "reconstruct", None)):
+        return ""
+    out = estimator.reconstruct(frame) if y is None else estimator.reconstruct(frame, y)
+    out = pd.DataFrame(np.asarray(out), columns=frame.columns) if not isinstance(out, pd.DataFrame) else out
+    errors, hits, baselines = [], [], []
+    for column in frame.columns:
+        seen = frame[column].notna().to_numpy()
+        if not seen.any():
+            continue
+        truth, guess = frame[column].to_numpy()[seen], out[column].to_numpy()[seen]
+        kind = column_kind(frame[column])
+        if kind == "numeric":
+            truth = truth.astype(np.float64)
+            variance = truth.var()
+            if variance > 0:  # a constant column has no spread to measure against
+                errors.append(np.mean((truth - guess.astype(np.float64)) ** 2) / variance)
+        elif kind in ("categorical", "boolean"):
+            hits.append(np.mean(truth.astype(object) == guess.astype(object)))
+            baselines.append(frame[column][seen].value_counts(normalize=True).iloc[0])
+    parts = []
+    if errors:
+        parts.append(f"numeric error {np.mean(errors):.3g} (mean squared error / column variance; 1 = predicting "
+                     "the mean)")
+    if hits:
+        parts.append(f"categories {100 * np.mean(hits):.1f}% right (always the most frequent: "
+                     f"{100 * np.mean(baselines):.1f}%)")
+    return "on the training rows: " + ", ".join(parts) if parts else ""
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -296,43 +257,78 @@ def _redirect_progress():
 
 
 def _load_model(path: str, allow_pickle: bool):
-    if path.endswith(_PICKLE_SUFFIXES):
-        if not allow_pickle:
-            raise CLIError(
-                f"{path} is a pickle: loading it runs whatever code it holds. Pass --allow-pickle if you trust "
-                "its source, or save models as .skae (weights only)."
-            )
-        import joblib
-
-        return joblib.load(path)
     from . import persistence
 
-    return persistence.load(path)
+    if not path.endswith(_PICKLE_SUFFIXES):
+        return persistence.load(path)
+    if not allow_pickle:
+        raise CLIError(
+            f"{path} is a pickle: loading it runs whatever code it holds. Pass --allow-pickle if you trust "
+            "its source, or save models as .skae (weights only)."
+        )
+    if not os.path.exists(path):
+        raise CLIError(f"No model file at {path!r}.")
+    if _is_weights_file(path):  # a .skae file renamed: unpickling it fails deep inside torch's format
+        raise CLIError(f"{path} is a skae weights file (written by skae.save or 'skae fit --out *.skae'), not a "
+                       "pickle: rename it to end in .skae and load it without --allow-pickle.")
+    import joblib
+
+    try:
+        return joblib.load(path)
+    except Exception as exc:  # unpickling runs the file's code: it can raise anything
+        raise CLIError(f"{path} is not a readable pickle (truncated, corrupted, or written by something other "
+                       f"than joblib.dump / pickle.dump): {type(exc).__name__}: {exc}") from exc
+
+
+def _is_weights_file(path: str) -> bool:
+    """Whether ``path`` holds a skae weights file (a torch zip archive); no code from the file is run."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):  # pickles, compressed or not, are no zip archives
+        return False
+    import torch
+
+    from . import persistence
+
+    try:
+        record = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # another zip archive: left to joblib, which names what it is not
+        return False
+    return isinstance(record, dict) and record.get("format") == persistence.FORMAT
+
+
+_METHODS = ("transform", "reconstruct", "score_samples", "predict")
 
 
 def _transform(args) -> int:
     import numpy as np
     import pandas as pd
 
-    if args.out and args.out != "-" and not args.out.endswith(_OUTPUT_SUFFIXES):
-        raise CLIError(f"--out {args.out}: write {', '.join(_OUTPUT_SUFFIXES)} (or leave --out out for CSV on stdout).")
+    if args.out and args.out != "-" and not args.out.endswith(OUTPUT_SUFFIXES):
+        raise CLIError(f"--out {args.out}: write {', '.join(OUTPUT_SUFFIXES)} (or leave --out out for CSV on stdout).")
 
     estimator = _load_model(args.model, args.allow_pickle)
     _threads(args)
     name = type(estimator).__name__
     holds = f"{args.model} holds {'an' if name[0] in 'AEIOU' else 'a'} {name}"
-    if args.method == "predict" and not hasattr(estimator, "predict"):
-        raise CLIError(f"--method predict needs a detector model (AutoEncoderOutlierDetector); {holds}.")
-    if args.method == "reconstruct" and not hasattr(estimator, "reconstruct"):
-        raise CLIError(f"--method reconstruct needs an autoencoder; {holds}.")
+    if not callable(getattr(estimator, args.method, None)):
+        has = [m for m in _METHODS if callable(getattr(estimator, m, None))]
+        hint = " (predict needs a detector model: AutoEncoderOutlierDetector)" if args.method == "predict" else ""
+        choose = f"use --method {' or '.join(has)}" if has else "give a model file written by 'skae fit'"
+        raise CLIError(f"{holds}, which has no {args.method} method{hint}; {choose}.")
     # a conditional model reads its condition from the column(s) it was fitted with
     stored = getattr(estimator, "condition_columns_", None) if hasattr(estimator, "condition_encoder_") else None
-    frame, y = _select(_read_table(args.data), args, args.data, target=stored)
+    frame, y = _select(read_table(args.data), args, args.data, target=stored)
     names = getattr(estimator, "feature_names_in_", None)
     if names is not None and not args.columns:
         missing = [c for c in names if c not in frame.columns]
         if missing:
             raise CLIError(f"{args.data} lacks the model's column(s) {missing}; it has {list(frame.columns)}.")
+        fitted = set(names)
+        extra = [c for c in frame.columns if c not in fitted]
+        if extra:
+            print(f"skae: ignoring column(s) {extra} of {args.data}: the model was not fitted on them "
+                  "(leave them out with --drop to silence this).", file=sys.stderr)
         frame = frame[list(names)]
     kwargs = {} if y is None else {"y": y}
     if args.method == "transform":
@@ -347,7 +343,7 @@ def _transform(args) -> int:
     else:
         out = np.asarray(estimator.predict(frame))[:, None]
         columns = ["prediction"]
-    _write_table(pd.DataFrame(out, columns=columns), args.out)
+    write_table(pd.DataFrame(out, columns=columns), args.out)
     return 0
 
 

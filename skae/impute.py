@@ -19,8 +19,20 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.impute import MissingIndicator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, MissingValues, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
+from ._impute_frames import (
+    _append_indicator,
+    _columns,
+    _fill,
+    _is_nan,
+    _masked_frame,
+    _missing_mask,
+    _restored_dtypes,
+    _rows,
+    _with_empty,
+)
+from ._params import check_no_bool_numbers
 from ._typing import ArrayLike, RandomState
 
 __all__ = ["AutoEncoderImputer"]
@@ -55,13 +67,21 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         with one.
     missing_values : int, float, str, np.nan, None or pandas.NA, default=np.nan
         The placeholder of a missing entry; NaN, None and pandas.NA in a
-        DataFrame are always missing.
+        DataFrame are always missing.  A DataFrame's columns are compared as
+        their dtype holds values: a number matches in numeric columns (never
+        a boolean's False or True), a string in text and category columns; an
+        integer column keeps its dtype and gets integer fills.  An array is
+        imputed as numbers and comes back float64, as from ``IterativeImputer``
+        and ``KNNImputer`` (an object array with a text placeholder included).
     add_indicator : bool, default=False
         Append scikit-learn's ``MissingIndicator`` columns (one per feature that
         had missing entries at fit).
     keep_empty_features : bool, default=False
         Columns with no observed value at fit are dropped from the output; with
-        True they are kept, numbers filled with 0 (as scikit-learn's imputers do).
+        True they are kept and filled as scikit-learn's ``SimpleImputer`` fills
+        them: numbers with 0, booleans with False, text and categories with
+        "missing_value" (added to a ``category`` dtype), datetimes with
+        1970-01-01.
     sample_posterior : bool, default=False
         Draw each hole from the model's predictive distribution instead of
         taking its most likely value, for multiple imputation (run ``transform``
@@ -70,7 +90,8 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         draws from the spread of its training residuals around its
         reconstruction, and categories from its softmax.  With several models
         each row's draw comes from one of them, picked at random (a draw from
-        the ensemble's mixture).
+        the ensemble's mixture).  A row with nothing observed is drawn as
+        ``sample(draw=True)`` draws a new row.
     random_state : int, RandomState or None, default=None
         Seeds the models and the posterior draws.
 
@@ -125,6 +146,10 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         tags.input_tags.string = True
         return tags
 
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        check_no_bool_numbers(self)  # n_estimators=True is no count of models
+
     # -- input ----------------------------------------------------------------------
 
     def _with_nan(self, X, reset: bool):
@@ -132,13 +157,13 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, reset=reset, skip_check_array=True)
             if not _is_nan(self.missing_values):
-                X = X.mask(X.isin([self.missing_values]))
+                X = _masked_frame(X, self.missing_values)
             return X
         X = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite=False)
         missing = _missing_mask(X, self.missing_values)
-        X = np.asarray(X, dtype=np.float64 if X.dtype.kind in "biuO" else X.dtype)
-        if missing.any():
+        if missing.any():  # before the cast to numbers: a text placeholder ("?") is no number
             X = np.where(missing, np.nan, X)
+        X = np.asarray(X, dtype=np.float64 if X.dtype.kind in "biuO" else X.dtype)
         if np.isinf(X).any():
             raise ValueError("Input X contains infinity; replace it by NaN to impute it, or drop those rows.")
         return X
@@ -197,26 +222,31 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         """X with its missing entries filled (observed entries as they were).
 
         A row with nothing observed gets the models' typical row: each model's
-        mean training code, decoded, averaged over the models.
+        mean training code, decoded, averaged over the models; with
+        ``sample_posterior`` it is drawn instead, as :meth:`skae.AutoEncoder.sample`
+        draws a new row.  A DataFrame keeps its dtypes: an integer column gets
+        integer fills (a float column at fit passed as ``Int64`` included), a
+        ``category`` column gains an imputed category its dtype lacked.
         """
         check_is_fitted(self, "estimators_")
+        dtypes = X.dtypes if isinstance(X, pd.DataFrame) else None
         X = self._with_nan(X, reset=False)
         missing = self._missing(X)
         kept = np.asarray(~self._empty, dtype=bool)
         part = _columns(X, kept)
+        rng = check_random_state(self.random_state) if self.sample_posterior else None
         hole_rows = np.asarray(missing[:, kept].any(axis=1) & ~missing[:, kept].all(axis=1), dtype=bool)
         filled = part.copy()
         if hole_rows.any():
-            guesses = self._guesses(_rows(part, hole_rows))
+            guesses = self._guesses(_rows(part, hole_rows), rng)
             filled = _fill(filled, guesses, hole_rows, missing[:, kept])
         empty_rows = np.asarray(missing[:, kept].all(axis=1), dtype=bool)
-        if empty_rows.any():  # nothing observed to predict from: the models' typical row (mean code, decoded)
-            typical = np.mean([model.model_.decode(model.training_codes_.mean(0, keepdims=True), None)
-                               for model in self.estimators_], axis=0)
-            typical = self._decoded(np.repeat(typical, int(empty_rows.sum()), axis=0), None)
-            filled = _fill(filled, typical, empty_rows, missing[:, kept])
+        if empty_rows.any():
+            filled = _fill(filled, self._typical(int(empty_rows.sum()), rng), empty_rows, missing[:, kept])
         if self.keep_empty_features and self._empty.any():
             filled = _with_empty(X, filled, self._empty)
+        if dtypes is not None:
+            filled = _restored_dtypes(filled, dtypes)
         if self.indicator_ is not None:
             flags = self.indicator_.transform(np.where(missing, np.nan, 0.0))
             filled = _append_indicator(filled, flags, self._indicator_names())
@@ -239,46 +269,39 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
     @classmethod
     def from_fitted_state(cls, state: dict[str, Any], device: str | None = None) -> AutoEncoderImputer:
         """Rebuild a fitted imputer from :meth:`get_fitted_state`'s output."""
-        from ._registry import estimator_factory
+        return _restored(cls(**state["params"]), state, device)
 
-        imputer = cls(**state["params"])
-        imputer._validate_params()
-        if state["class"] not in ("AutoEncoder", "VAE"):
-            raise ValueError(f"an imputer's model is an AutoEncoder or a VAE, not {state['class']!r}.")
-        factory: Any = estimator_factory(state["class"])
-        states = state["models"] if "models" in state else [state["model"]]  # files written before ensembles
-        if not isinstance(states, list) or not states:
-            raise ValueError("an imputer's file holds at least one model.")
-        imputer.estimators_ = [factory.from_fitted_state(model, device) for model in states]
-        n = state["n_features_in"]
-        empty = np.asarray(state["empty"], dtype=bool)
-        if not isinstance(n, int) or isinstance(n, bool) or empty.shape != (n,) or any(
-                model.n_features_in_ != int((~empty).sum()) for model in imputer.estimators_):
-            raise ValueError("the imputer's columns do not match its models.")
-        imputer.n_features_in_, imputer._empty = n, empty
-        if state["feature_names_in"] is not None:
-            imputer.feature_names_in_ = np.asarray([str(v) for v in state["feature_names_in"]], dtype=object)
-        imputer.indicator_ = None
-        if state["indicator"] is not None:
-            features = np.asarray(state["indicator"], dtype=np.intp)
-            if features.ndim != 1 or (len(features) and (features.min() < 0 or features.max() >= n)):
-                raise ValueError("the imputer's indicator columns are out of range.")
-            flags = np.zeros((1, n))
-            flags[0, features] = np.nan  # refit the indicator on a row missing exactly there
-            imputer.indicator_ = MissingIndicator(missing_values=np.nan, error_on_new=False).fit(flags)
-        return imputer
-
-    def _guesses(self, part):
-        """The models' values for every entry of ``part``: their mean reconstruction, or posterior draws.
-
-        Draws: every model draws every row, and each row keeps the draw of one
-        model picked at random, so a row's values come from one coherent model.
-        """
-        if not self.sample_posterior:
+    def _guesses(self, part, rng):
+        """The models' values for every entry of ``part``: their mean reconstruction, or posterior draws with ``rng``."""
+        if rng is None:
             return self._decoded(np.mean([model._reconstruction(part, None, None) for model in self.estimators_],
                                          axis=0), None)
-        rng = check_random_state(self.random_state)
-        draws = [model._reconstruction(part, None, rng) for model in self.estimators_]
+        return self._one_model_per_row([model._reconstruction(part, None, rng) for model in self.estimators_], rng)
+
+    def _typical(self, n: int, rng):
+        """Values for ``n`` rows with nothing observed: the models' typical row, or draws with ``rng``.
+
+        Nothing observed, the posterior is the model's distribution of rows:
+        a code from the mixture fitted to its training codes, decoded and drawn
+        from p(x | z), as ``sample(draw=True)`` makes a new row.
+        """
+        if rng is None:
+            typical = np.mean([model.model_.decode(model.training_codes_.mean(0, keepdims=True), None)
+                               for model in self.estimators_], axis=0)
+            return self._decoded(np.repeat(typical, n, axis=0), None)
+        draws = []
+        for model in self.estimators_:
+            fitted = model.model_
+            means = fitted.decode(fitted.sampler("mixture").draw(n, rng, None), None)
+            draws.append(fitted.likelihood.draw(means, rng, model._sigma(), fitted.scaler.scale))
+        return self._one_model_per_row(draws, rng)
+
+    def _one_model_per_row(self, draws: list[np.ndarray], rng):
+        """Each row's values from one model picked at random (a draw from the ensemble's mixture), decoded.
+
+        Every model draws every row, and each row keeps the draw of one model,
+        so a row's values come from one coherent model.
+        """
         values = draws[0]
         if len(draws) > 1:
             picked = rng.randint(len(draws), size=len(values))
@@ -302,12 +325,43 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
         """The input's names (empty columns left out unless kept), then the indicator's."""
         check_is_fitted(self, "estimators_")
-        names = self._input_names() if input_features is None else [str(n) for n in input_features]
+        names = [str(n) for n in _check_feature_names_in(self, input_features)]
         keep = np.ones(len(names), dtype=bool) if self.keep_empty_features else ~self._empty
         out = [n for n, k in zip(names, keep.tolist()) if k]
         if self.indicator_ is not None:
             out += [f"missingindicator_{names[j]}" for j in self.indicator_.features_]
         return np.asarray(out, dtype=object)
+
+
+def _restored(imputer: AutoEncoderImputer, state: dict[str, Any], device: str | None) -> AutoEncoderImputer:
+    """``imputer`` (unfitted, with the file's parameters) given the fitted state a model file holds, checked."""
+    from ._registry import estimator_factory
+
+    imputer._validate_params()
+    if state["class"] not in ("AutoEncoder", "VAE"):
+        raise ValueError(f"an imputer's model is an AutoEncoder or a VAE, not {state['class']!r}.")
+    factory: Any = estimator_factory(state["class"])
+    states = state["models"] if "models" in state else [state["model"]]  # files written before ensembles
+    if not isinstance(states, list) or not states:
+        raise ValueError("an imputer's file holds at least one model.")
+    imputer.estimators_ = [factory.from_fitted_state(model, device) for model in states]
+    n = state["n_features_in"]
+    empty = np.asarray(state["empty"], dtype=bool)
+    if not isinstance(n, int) or isinstance(n, bool) or empty.shape != (n,) or any(
+            model.n_features_in_ != int((~empty).sum()) for model in imputer.estimators_):
+        raise ValueError("the imputer's columns do not match its models.")
+    imputer.n_features_in_, imputer._empty = n, empty
+    if state["feature_names_in"] is not None:
+        imputer.feature_names_in_ = np.asarray([str(v) for v in state["feature_names_in"]], dtype=object)
+    imputer.indicator_ = None
+    if state["indicator"] is not None:
+        features = np.asarray(state["indicator"], dtype=np.intp)
+        if features.ndim != 1 or (len(features) and (features.min() < 0 or features.max() >= n)):
+            raise ValueError("the imputer's indicator columns are out of range.")
+        flags = np.zeros((1, n))
+        flags[0, features] = np.nan  # refit the indicator on a row missing exactly there
+        imputer.indicator_ = MissingIndicator(missing_values=np.nan, error_on_new=False).fit(flags)
+    return imputer
 
 
 #: training steps of each default model, their batch size, and the share of a row's observed entries hidden
@@ -337,68 +391,3 @@ def _default_model(shape: tuple[int, int], random_state: RandomState):
 def default_epochs(n_rows: int, steps: int = STEPS, batch: int = BATCH) -> int:
     """Epochs of about ``steps`` steps of ``batch`` rows over ``n_rows`` rows, kept within 20 to 400."""
     return int(min(400, max(20, math.ceil(steps * batch / max(n_rows, 1)))))
-
-
-def _is_nan(value) -> bool:
-    return value is None or value is pd.NA or isinstance(value, numbers.Real) and bool(np.isnan(float(value)))
-
-
-def _missing_mask(X: np.ndarray, missing_values) -> np.ndarray:
-    if _is_nan(missing_values):
-        found = pd.isna(X) if X.dtype == object else np.isnan(X) if X.dtype.kind == "f" else np.zeros(X.shape, bool)
-    else:
-        found = X == missing_values
-    return np.asarray(found, dtype=bool)
-
-
-def _columns(X, keep: np.ndarray):
-    return X.loc[:, keep] if isinstance(X, pd.DataFrame) else X[:, keep]
-
-
-def _rows(X, keep: np.ndarray):
-    if keep.all():
-        return X
-    return X.loc[keep] if isinstance(X, pd.DataFrame) else X[keep]
-
-
-def _fill(part, guesses, rows: np.ndarray, missing: np.ndarray):
-    """``part`` with its missing cells in ``rows`` taken from ``guesses`` (the rows' model values)."""
-    if isinstance(part, pd.DataFrame):
-        where = np.flatnonzero(rows)
-        for j, column in enumerate(part.columns):
-            holes = where[missing[where, j]]
-            if len(holes):
-                column_guesses = guesses.iloc[:, j].to_numpy() if isinstance(guesses, pd.DataFrame) \
-                    else np.asarray(guesses)[:, j]
-                values = column_guesses[np.searchsorted(where, holes)]
-                series = part[column].copy()
-                series.iloc[holes] = values
-                part[column] = series
-        return part
-    out = np.array(part, copy=True)
-    block = out[rows]
-    holes = missing[rows]
-    block[holes] = np.asarray(guesses, dtype=out.dtype)[holes]
-    out[rows] = block
-    return out
-
-
-def _with_empty(X, filled, empty: np.ndarray):
-    """The columns with no observed value at fit put back, numbers as 0 (scikit-learn's ``keep_empty_features``)."""
-    if isinstance(X, pd.DataFrame):
-        out = X.copy()
-        for column in filled.columns:
-            out[column] = filled[column]
-        for column in X.columns[empty]:
-            if pd.api.types.is_numeric_dtype(X[column].dtype):
-                out[column] = X[column].fillna(0)
-        return out
-    out = np.zeros((len(X), len(empty)), dtype=np.asarray(filled).dtype)
-    out[:, ~empty] = filled
-    return out
-
-
-def _append_indicator(filled, flags: np.ndarray, names: list[str]):
-    if isinstance(filled, pd.DataFrame):
-        return pd.concat([filled, pd.DataFrame(flags, columns=names, index=filled.index)], axis=1)
-    return np.hstack([filled, flags.astype(filled.dtype)])

@@ -21,6 +21,7 @@ from ._detection import (
     DetectorAttributes,
     FittedDetector,
     calibration_split,
+    check_calibration_rows,
     fit_default_ensemble,
     outlier_probability,
     p_values,
@@ -29,6 +30,7 @@ from ._detection import (
 from ._device import resolve_device
 from ._ensemble import balanced_subsets
 from ._members import WrappedMembers
+from ._params import check_no_bool_numbers
 from ._typing import ArrayLike
 from .data import Rows, validate_rows
 
@@ -60,7 +62,7 @@ class AutoEncoderOutlierDetector(DetectorAttributes, OutlierMixin, BaseEstimator
     estimator : skae estimator or None, default=None
         The model each member clones.  ``None``: small autoencoders sized from
         the data (a code of a quarter of the member's inputs, one hidden layer
-        twice as wide), trained together as one batched network for 1,500 steps
+        twice as wide), trained together as one batched network for 1,000 steps
         with a trimmed loss (:mod:`skae._ensemble`; benchmarks/results_anomaly.md).
     n_estimators : int or "auto", default="auto"
         Members.  "auto": 10 without an ``estimator``, 1 with one.
@@ -164,6 +166,10 @@ class AutoEncoderOutlierDetector(DetectorAttributes, OutlierMixin, BaseEstimator
         tags.input_tags.allow_nan = True  # missing entries; infinity is refused
         return tags
 
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        check_no_bool_numbers(self)  # n_estimators=True is no count of members, max_features=True no share
+
     # -- fitting ------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -182,6 +188,8 @@ class AutoEncoderOutlierDetector(DetectorAttributes, OutlierMixin, BaseEstimator
         columns = balanced_subsets(self.n_features_in_, n_members, share, rng)
         seeds = [int(rng.randint(np.iinfo(np.int32).max)) for _ in columns]
         train, held_out = calibration_split(len(rows), self.false_positive_rate, self.calibration_fraction, rng)
+        if held_out is not None:
+            check_calibration_rows(len(rows), self.false_positive_rate, self.calibration_fraction)
 
         def members(part: np.ndarray):
             data = subset(X, rows, part)

@@ -18,7 +18,8 @@ never runs code from the file; every malformed file raises
     >>> ae = skae.load("model.skae")                         # doctest: +SKIP
 
 Only parameters that are JSON values (not callables, classes or callback
-objects) can be stored; others raise a ``ValueError`` at ``save`` naming them.
+objects) or the missing-value markers ``None``, ``np.nan`` and ``pandas.NA``
+can be stored; others raise a ``ValueError`` at ``save`` naming them.
 Files are written next to their destination and renamed into place, so a
 failed or interrupted save leaves an earlier file at that path intact.  A new
 file gets the mode the umask allows (as ``open`` would give it), a replaced
@@ -35,6 +36,7 @@ import tempfile
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 
@@ -66,8 +68,10 @@ def _encode(value, name: str):
         return {str(k): _encode(v, str(k)) for k, v in value.items()}
     if isinstance(value, BaseEstimator) and type(value).__name__ in FILE_CLASSES:
         return {"__estimator__": type(value).__name__, "params": _encode(value.get_params(deep=False), "params")}
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if value is None or isinstance(value, (bool, int, float, str)):  # NaN too: torch and the digest store it
         return value
+    if value is pd.NA:  # a missing-value marker (an imputer's missing_values), by name: no object is stored
+        return {"__missing__": "NA"}
     raise ValueError(
         f"{name}={value!r} cannot be stored in a weights-only file (only JSON values can). "
         "Pass it by name (e.g. optimizer='adam'), or save with joblib.dump instead."
@@ -85,6 +89,10 @@ def _decode(value):
             if not isinstance(value["__tuple__"], list):
                 raise ValueError("a tuple entry holds no list.")
             return tuple(_decode(v) for v in value["__tuple__"])
+        if "__missing__" in value:
+            if value["__missing__"] != "NA":
+                raise ValueError(f"unknown missing-value marker {value['__missing__']!r}.")
+            return pd.NA
         if "__estimator__" in value:
             return _class(value["__estimator__"])(**_decode(value["params"]))
         return {k: _decode(v) for k, v in value.items()}

@@ -101,3 +101,157 @@ def test_fit_warns_about_columns_that_look_like_an_id_or_a_label_and_not_about_c
     assert main(["fit", str(tmp_path / "t.csv"), "--drop", "row", "target", "flag", "-p", "max_epochs=1", "--quiet",
                  "-o", str(tmp_path / "m.skae")]) == 0
     assert "look like an id" not in capsys.readouterr().err
+
+
+@pytest.fixture
+def mixed(tmp_path):
+    rng = np.random.RandomState(0)
+    n = 40
+    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.choice(["x", "y", "z"], n)})
+    frame["b"] += frame["a"]
+    path = tmp_path / "mixed.csv"
+    frame.to_csv(path, index=False)
+    return frame, path
+
+
+def _fit_tiny(path, out, *extra):
+    return main(["fit", str(path), "-p", "max_epochs=2", "-p", "hidden_dims=[8]", "-p", "random_state=0", "--quiet",
+                 *extra, "-o", str(out)])
+
+
+def _one_line_error(capsys, *messages):
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len([line for line in err.splitlines() if "error" in line]) == 1, err
+    for message in messages:
+        assert message in err, err
+    return err
+
+
+def test_transform_with_a_method_the_model_lacks_names_the_methods_it_has(mixed, tmp_path, capsys):
+    frame, path = mixed
+    det = tmp_path / "det.skae"
+    assert main(["fit", str(path), "--estimator", "AutoEncoderOutlierDetector", "-p", "estimator__max_epochs=1",
+                 "-p", "estimator__hidden_dims=[4]", "--quiet", "-o", str(det)]) == 0
+    capsys.readouterr()
+    assert main(["transform", str(det), str(path)]) == 2  # the default method is transform
+    _one_line_error(capsys, "AutoEncoderOutlierDetector, which has no transform method",
+                    "--method score_samples or predict")
+    imputer = skae.AutoEncoderImputer(skae.AutoEncoder(max_epochs=1, hidden_dims=[4], random_state=0)).fit(frame)
+    skae.save(imputer, tmp_path / "imp.skae")
+    assert main(["transform", str(tmp_path / "imp.skae"), str(path), "--method", "score_samples"]) == 2
+    _one_line_error(capsys, "AutoEncoderImputer, which has no score_samples method; use --method transform.")
+
+
+def test_semicolon_separated_csv_is_read_by_its_separator(mixed, tmp_path, capsys):
+    frame, _ = mixed
+    path, model = tmp_path / "semi.csv", tmp_path / "m.skae"
+    frame.to_csv(path, index=False, sep=";")
+    assert _fit_tiny(path, model) == 0
+    err = capsys.readouterr().err
+    assert "reading " + str(path) + " as separated by ';'" in err and "on 40 rows x 3 columns" in err, err
+    assert list(skae.load(model).feature_names_in_) == ["a", "b", "c"]
+    # a comma-separated file whose text holds semicolons stays comma-separated
+    texts = frame.assign(c=frame["c"] + ";1")
+    texts.to_csv(tmp_path / "texts.csv", index=False)
+    assert _fit_tiny(tmp_path / "texts.csv", model) == 0
+    assert "separated by" not in capsys.readouterr().err
+    # a header that splits on ';' over rows that do not is named, not read as one column
+    (tmp_path / "ragged.csv").write_text("a;b;c\n1;2;3\n4;5\n")
+    assert _fit_tiny(tmp_path / "ragged.csv", model) == 2
+    _one_line_error(capsys, "its header splits on ';'")
+
+
+def test_csv_with_only_a_header_says_no_data_rows(tmp_path, capsys):
+    path = tmp_path / "header.csv"
+    path.write_text("a,b,c\n")
+    assert _fit_tiny(path, tmp_path / "m.skae") == 2
+    _one_line_error(capsys, f"no data rows in {path}")
+
+
+def test_weights_file_renamed_to_joblib_says_what_it_is_and_how_to_load_it(mixed, tmp_path, capsys):
+    _, path = mixed
+    model = tmp_path / "m.skae"
+    assert _fit_tiny(path, model) == 0
+    renamed = tmp_path / "m.joblib"
+    model.rename(renamed)
+    capsys.readouterr()
+    assert main(["transform", str(renamed), str(path), "--allow-pickle"]) == 2
+    _one_line_error(capsys, "is a skae weights file", "rename it to end in .skae")
+    renamed.write_bytes(b"not a pickle at all")
+    assert main(["transform", str(renamed), str(path), "--allow-pickle"]) == 2
+    _one_line_error(capsys, "is not a readable pickle")
+
+
+def test_failed_table_write_leaves_the_earlier_output_intact(mixed, tmp_path, capsys, monkeypatch):
+    import errno
+
+    _, path = mixed
+    model, out = tmp_path / "m.skae", tmp_path / "latent.csv"
+    assert _fit_tiny(path, model) == 0
+    out.write_text("earlier output\n")
+
+    def disk_full(self, target, *args, **kwargs):
+        with open(target, "w") as f:
+            f.write("latent0,lat")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full)
+    assert main(["transform", str(model), str(path), "--out", str(out)]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert out.read_text() == "earlier output\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latent.csv", "m.skae", "mixed.csv"]
+    monkeypatch.undo()
+    assert main(["transform", str(model), str(path), "--out", str(out)]) == 0
+    assert pd.read_csv(out).shape == (40, 2)
+
+
+def test_repeated_column_names_in_a_csv_header_are_refused(tmp_path, capsys):
+    path = tmp_path / "dup.csv"
+    path.write_text("a,a,b\n1,2,3\n4,5,6\n7,8,9\n")
+    assert _fit_tiny(path, tmp_path / "m.skae") == 2
+    _one_line_error(capsys, "the header names column(s) ['a'] more than once")
+
+
+def test_binary_file_named_csv_is_not_a_text_table(tmp_path, capsys):
+    for name, content in [("nul.csv", b"\x00\x01PK\x03\x04" * 50), ("emoji.csv", b"\xf0\x28\x8c\x28" * 50),
+                          ("latin1.csv", "a,b\n1,été\n".encode("latin-1"))]:
+        path = tmp_path / name
+        path.write_bytes(content)
+        assert _fit_tiny(path, tmp_path / "m.skae") == 2
+        _one_line_error(capsys, f"{path} is not a UTF-8 text table")
+
+
+def test_transform_warns_about_columns_the_model_was_not_fitted_on(mixed, tmp_path, capsys):
+    frame, path = mixed
+    model = tmp_path / "m.skae"
+    assert _fit_tiny(path, model) == 0
+    wider = tmp_path / "wider.csv"
+    frame.assign(extra=1.0, more="q").to_csv(wider, index=False)
+    capsys.readouterr()
+    assert main(["transform", str(model), str(wider)]) == 0
+    out, err = capsys.readouterr()
+    assert "ignoring column(s) ['extra', 'more']" in err and "not fitted on them" in err, err
+    assert pd.read_csv(__import__("io").StringIO(out)).shape == (40, 2)
+    assert main(["transform", str(model), str(wider), "--drop", "extra", "more"]) == 0
+    assert "ignoring" not in capsys.readouterr().err
+    frame.drop(columns="b").to_csv(tmp_path / "narrow.csv", index=False)
+    assert main(["transform", str(model), str(tmp_path / "narrow.csv")]) == 2
+    _one_line_error(capsys, "lacks the model's column(s) ['b']")
+
+
+def test_fit_reports_the_training_reconstruction_error_beside_the_mean_baseline(mixed, tmp_path, capsys):
+    from sklearn.metrics import accuracy_score, mean_squared_error
+
+    frame, path = mixed
+    model = tmp_path / "m.skae"
+    assert main(["fit", str(path), "-p", "max_epochs=30", "-p", "hidden_dims=[16]", "-p", "latent_dim=2",
+                 "-p", "random_state=0", "--quiet", "-o", str(model)]) == 0
+    line = next(x for x in capsys.readouterr().err.splitlines() if x.startswith("fitted "))
+    assert "train loss" not in line
+    rec = skae.load(model).reconstruct(frame)  # files give bit-identical outputs
+    mse = np.mean([mean_squared_error(frame[c], rec[c]) / np.var(frame[c]) for c in ("a", "b")])
+    right = accuracy_score(frame["c"], rec["c"])
+    frequent = frame["c"].value_counts().max() / len(frame)
+    assert f"numeric error {mse:.3g} (mean squared error / column variance; 1 = predicting the mean)" in line, line
+    assert f"categories {100 * right:.1f}% right (always the most frequent: {100 * frequent:.1f}%)" in line, line
+    assert mse < 1  # b is a + noise: the model beats the column means

@@ -208,3 +208,64 @@ def test_an_array_after_a_frame_warns_once_by_the_detectors_name_not_once_per_me
         det.score_samples(X.to_numpy())
     assert [str(w.message).split(",")[0] for w in caught] == ["X does not have valid feature names"]
     assert "AutoEncoderOutlierDetector was fitted with feature names" in str(caught[0].message)
+
+
+@pytest.mark.parametrize("table", [False, True], ids=["array", "table"])
+@pytest.mark.parametrize("estimator", [None, AutoEncoder(max_epochs=2, hidden_dims=(8,), latent_dim=1)],
+                         ids=["default", "AutoEncoder"])
+def test_extreme_finite_rows_score_finite_and_in_order(estimator, table):
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.normal(size=(60, 4)), columns=list("abcd"))
+    if table:  # members of different widths: a column a member does not see is still scored, then masked
+        X["k"] = pd.Categorical(rng.choice(["x", "y", "z"], 60))
+    det = AutoEncoderOutlierDetector(estimator, n_estimators=2, random_state=0).fit(X)
+    rows = pd.concat([X.iloc[[0]]] * 3, ignore_index=True)
+    rows.loc[1, "c"], rows.loc[2, "c"] = 1e20, 1e25  # squared errors beyond float32: computed in float64
+    scores = det.score_samples(rows)
+    assert np.isfinite(scores).all() and scores[0] > scores[1] > scores[2], scores
+    assert np.isfinite(det.feature_errors(rows).to_numpy()).all()
+
+
+def test_a_false_positive_rate_below_what_the_calibration_rows_allow_warns_with_the_rows_needed():
+    X = np.random.RandomState(0).normal(size=(493, 2))
+    tiny = AutoEncoder(max_epochs=1, hidden_dims=(2,), latent_dim=1)
+    with pytest.warns(UserWarning, match=r"false_positive_rate=0\.01 can flag nothing: the 2 calibration rows "
+                                         r"held out of 10 .* 1/\(2\+1\) = 0\.3333.* at least 493 rows"):
+        det = AutoEncoderOutlierDetector(tiny, false_positive_rate=0.01, random_state=0).fit(X[:10])
+    assert det.threshold_ == np.inf
+    # the count it names is exact: one row fewer still flags nothing, that many rows can flag
+    with pytest.warns(UserWarning, match="can flag nothing"):
+        short = AutoEncoderOutlierDetector(tiny, false_positive_rate=0.01, random_state=0).fit(X[:492])
+    assert short.threshold_ == np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        enough = AutoEncoderOutlierDetector(tiny, false_positive_rate=0.01, random_state=0).fit(X)
+    far = X[:3] + 100.0  # beyond every calibration row: p = 1/(99 + 1), which the rate allows
+    assert np.isfinite(enough.threshold_) and (enough.predict(far) == -1).all()
+
+
+@pytest.mark.parametrize("param", ["n_estimators", "max_features"])
+def test_a_boolean_count_or_share_is_refused(param):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=f"'{param}' parameter .* must be a number, not a boolean"):
+        AutoEncoderOutlierDetector(**{param: True}).fit(np.zeros((10, 2)))
+
+
+def test_predict_flags_exactly_the_rows_whose_p_value_is_at_most_the_rate():
+    rng = np.random.RandomState(0)
+    rates = np.round(np.arange(0.01, 1.0, 0.01), 2)
+    # n calibration rows of 2n (half held out); 9, 19, 24, 39 are where (n + 1)(1 - rate) rounds up past an integer
+    for n in (1, 2, 3, 9, 19, 24, 39):
+        X = rng.normal(size=(2 * n, 2))
+        det = AutoEncoderOutlierDetector(AutoEncoder(max_epochs=1, hidden_dims=(2,), latent_dim=1),
+                                         false_positive_rate=0.5, calibration_fraction=0.5, random_state=0).fit(X)
+        calibration = det.model_.calibration_scores
+        assert len(calibration) == n
+        # the training rows hold the calibration rows: their p-values lie exactly on the steps
+        p = det.p_values(X)
+        counted = (1 + (calibration[None, :] >= det.anomaly_score(X)[:, None]).sum(1)) / (n + 1)
+        np.testing.assert_array_equal(p, counted)
+        for rate in rates:
+            det.set_params(false_positive_rate=rate)
+            np.testing.assert_array_equal(det.predict(X) == -1, p <= rate, err_msg=f"n={n}, rate={rate}")
