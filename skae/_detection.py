@@ -29,8 +29,10 @@ from sklearn.utils._param_validation import validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
 from ._device import resolve_device
+from ._ensemble import CALIBRATION_ROWS
 from ._ensemble_model import FittedEnsemble
 from ._members import WrappedMembers
+from ._tails import TailCombination
 from ._typing import ArrayLike
 from .data import Rows
 from .tabular import ColumnLayout
@@ -189,10 +191,25 @@ class FittedDetector:
     decision_scores: np.ndarray
     calibration_scores: np.ndarray | None = None
     feature_names: np.ndarray | None = None
+    tails: TailCombination | None = None
 
     def scores(self, X, rows) -> np.ndarray:
-        """Anomaly scores (higher = more anomalous): the members' standardised scores, averaged."""
-        return self.members.scores(X, rows).mean(axis=1)
+        """Anomaly scores (higher = more anomalous): the members' standardised scores averaged, and the tails'."""
+        members = self.members.scores(X, rows).mean(axis=1)
+        if self.tails is None:
+            return members
+        sums = np.concatenate([self.tails.tails.raw(block) for block in rows.blocks()])
+        return self.tails.scores(sums, members)
+
+    def fit_tails(self, X, rows, weight: float) -> None:
+        """Fit the column tails and their combination with the members' scores on the training rows."""
+        self.tails = None
+        idx = np.arange(len(rows))
+        if len(rows) > CALIBRATION_ROWS:
+            idx = np.sort(np.random.RandomState(0).choice(len(rows), CALIBRATION_ROWS, replace=False))
+            X, rows = subset(X, rows, idx)
+        self.tails = TailCombination.fit(np.asarray(rows.values, dtype=np.float64),
+                                         self.members.scores(X, rows).mean(axis=1), weight)
 
     def threshold(self, contamination, false_positive_rate) -> float:
         """The anomaly score above which rows are outliers: conformal with a false-positive rate, else contamination."""
@@ -213,6 +230,7 @@ class FittedDetector:
             "column_layout": None if self.layout is None else self.layout.to_state(),
             "ensemble": self.members.to_state() if ensemble else None,
             "members": None if ensemble else self.members.to_state()["members"],
+            "tails": None if self.tails is None else self.tails.to_state(),
         }
 
     @classmethod
@@ -242,7 +260,10 @@ class FittedDetector:
         scores = np.asarray(state["decision_scores"], dtype=np.float64).reshape(-1)
         calibration = state.get("calibration_scores")
         calibration = None if calibration is None else np.asarray(calibration, dtype=np.float64).reshape(-1)
-        return cls(dict(params), n_columns, layout, members, scores, calibration, names)
+        tails = state.get("tails")  # files written before the tails term have none
+        n_slots = n_columns if layout is None else layout.width
+        tails = None if tails is None else TailCombination.from_state(tails, n_slots)
+        return cls(dict(params), n_columns, layout, members, scores, calibration, names, tails)
 
 
 def subset(X, rows: Rows, idx: np.ndarray):

@@ -31,10 +31,14 @@ from ._device import resolve_device
 from ._ensemble import balanced_subsets
 from ._members import WrappedMembers
 from ._params import check_no_bool_numbers
+from ._tails import TAIL_WEIGHT
 from ._typing import ArrayLike
 from .data import Rows, validate_rows
 
 __all__ = ["AutoEncoderOutlierDetector"]
+
+#: the most columns a default member sees when max_features is "auto"
+MEMBER_COLUMNS = 32
 
 
 class AutoEncoderOutlierDetector(DetectorAttributes, OutlierMixin, BaseEstimator):
@@ -68,7 +72,16 @@ class AutoEncoderOutlierDetector(DetectorAttributes, OutlierMixin, BaseEstimator
         Members.  "auto": 10 without an ``estimator``, 1 with one.
     max_features : float in (0, 1] or "auto", default="auto"
         Share of the columns each member sees, drawn at random.  "auto": 0.5
-        without an ``estimator``, 1.0 with one.
+        without an ``estimator`` (at most 32 columns per member on wide data,
+        so a member's cost does not grow with the width), 1.0 with one.
+    tail_weight : float >= 0 or "auto", default="auto"
+        Weight of the input-space term beside the members': how far into its
+        column's tails each entry lies (ECOD's per-column tail probabilities,
+        :mod:`skae._tails`).  It sees rows far outside the data in a few columns
+        that the members reconstruct well.  Both terms enter as minus the log of
+        their upper-tail share among the training rows' scores (Fisher's way of
+        combining p-values).  "auto": 2.0 without an ``estimator``, 0 with one
+        (a user's model scores rows as it scores them); 0 turns the term off.
     contamination : "auto" or float in (0, 0.5], default="auto"
         Share of outliers expected in the training data; the threshold is that
         quantile of the training scores.  "auto" flags training rows more than
@@ -138,6 +151,7 @@ class AutoEncoderOutlierDetector(DetectorAttributes, OutlierMixin, BaseEstimator
         "estimator": [HasMethods(["fit", "score_samples"]), None],
         "n_estimators": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_features": [Interval(numbers.Real, 0, 1, closed="right"), StrOptions({"auto"})],
+        "tail_weight": [Interval(numbers.Real, 0, None, closed="left"), StrOptions({"auto"})],
         "contamination": [StrOptions({"auto"}), Interval(numbers.Real, 0, 0.5, closed="right")],
         "score_type": [StrOptions({"auto", "likelihood", "reconstruction", "elbo", "iwae"})],
         "trim_fraction": [Interval(numbers.Real, 0, 0.5, closed="left")],
@@ -147,12 +161,13 @@ class AutoEncoderOutlierDetector(DetectorAttributes, OutlierMixin, BaseEstimator
         "random_state": ["random_state"],
     }
 
-    def __init__(self, estimator=None, *, n_estimators="auto", max_features="auto", contamination="auto",
-                 score_type="auto", trim_fraction=0.0, false_positive_rate=None, calibration_fraction=0.2,
-                 device="cpu", random_state=None):
+    def __init__(self, estimator=None, *, n_estimators="auto", max_features="auto", tail_weight="auto",
+                 contamination="auto", score_type="auto", trim_fraction=0.0, false_positive_rate=None,
+                 calibration_fraction=0.2, device="cpu", random_state=None):
         self.estimator = estimator
         self.n_estimators = n_estimators
         self.max_features = max_features
+        self.tail_weight = tail_weight
         self.contamination = contamination
         self.score_type = score_type
         self.trim_fraction = trim_fraction
@@ -203,6 +218,10 @@ class AutoEncoderOutlierDetector(DetectorAttributes, OutlierMixin, BaseEstimator
         if self.trim_fraction > 0 and len(train) > 2:  # robust refit without the worst-scored training rows
             scores = model.scores(*subset(X, rows, train))
             model.members = members(train[scores <= np.quantile(scores, 1 - self.trim_fraction)])
+        weight = self.tail_weight if self.tail_weight != "auto" else (TAIL_WEIGHT if self.estimator is None else 0.0)
+        if weight > 0:
+            part_X, part_rows = subset(X, rows, train)
+            model.fit_tails(part_X, part_rows, weight)
         model.decision_scores = model.scores(X, rows)
         if held_out is not None:
             model.calibration_scores = model.decision_scores[held_out]
@@ -218,7 +237,9 @@ class AutoEncoderOutlierDetector(DetectorAttributes, OutlierMixin, BaseEstimator
 
     def _ensemble_shape(self) -> tuple[int, float]:
         n_members = self.n_estimators if self.n_estimators != "auto" else (10 if self.estimator is None else 1)
-        share = self.max_features if self.max_features != "auto" else (0.5 if self.estimator is None else 1.0)
+        share = self.max_features
+        if share == "auto":
+            share = min(0.5, MEMBER_COLUMNS / self.n_features_in_) if self.estimator is None else 1.0
         return int(n_members), float(share)
 
     # -- scoring ------------------------------------------------------------------------
@@ -239,7 +260,7 @@ class AutoEncoderOutlierDetector(DetectorAttributes, OutlierMixin, BaseEstimator
         return self._fitted().scores(X, self._rows(X))
 
     def score_samples(self, X: ArrayLike) -> np.ndarray:
-        """Normality of each row (higher = more normal): minus the averaged, standardised member scores."""
+        """Normality of each row (higher = more normal): minus :meth:`anomaly_score`."""
         return -self.anomaly_score(X)
 
     def decision_function(self, X: ArrayLike) -> np.ndarray:

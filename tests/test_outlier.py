@@ -37,13 +37,19 @@ def tails():
     return X, y
 
 
-def test_the_default_detector_finds_off_manifold_and_extreme_rows(manifold, tails):
+def test_the_members_alone_find_off_manifold_and_extreme_rows(manifold, tails):
+    """The members without the column tails (tail_weight=0).
+
+    With the tails (the default, chosen on 20 real sets) these two synthetic sets score lower: 0.74 on the
+    curve (its rows off the curve lie within every column's range) and 0.85 on the shifted rows (5 % of the
+    training rows share one tail, so their tail shares are not small); docs/guide/anomaly.rst says so.
+    """
     X, y = manifold
-    det = AutoEncoderOutlierDetector(random_state=0).fit(X)
+    det = AutoEncoderOutlierDetector(tail_weight=0, random_state=0).fit(X)
     assert len(det.estimators_) == 10 and all(len(c) == 2 for c in det.estimators_features_)
     assert roc_auc_score(y, det.score_samples(X)) > 0.9
     X, y = tails
-    scores = -AutoEncoderOutlierDetector(random_state=0).fit(X).score_samples(X)
+    scores = -AutoEncoderOutlierDetector(tail_weight=0, random_state=0).fit(X).score_samples(X)
     # IsolationForest, the usual alternative, reaches 0.895 / 0.922 / 0.906 here (seeds 0-2)
     forest = np.mean([roc_auc_score(y, -IsolationForest(random_state=s).fit(X).score_samples(X)) for s in range(3)])
     assert roc_auc_score(y, scores) > max(0.9, forest)
