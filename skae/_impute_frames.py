@@ -13,8 +13,30 @@ import numbers
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import validate_data
 
 from ._column_values import as_numeric
+
+
+def _with_nan(imputer, X, reset: bool):
+    """X validated for ``imputer``, with its ``missing_values`` turned into NaN: a DataFrame, or a float array."""
+    if isinstance(X, pd.DataFrame):
+        validate_data(imputer, X, reset=reset, skip_check_array=True)
+        if not _is_nan(imputer.missing_values):
+            X = _masked_frame(X, imputer.missing_values)
+        return X
+    X = validate_data(imputer, X, reset=reset, dtype=None, ensure_all_finite=False)
+    missing = _missing_mask(X, imputer.missing_values)
+    if missing.any():  # before the cast to numbers: a text placeholder ("?") is no number
+        X = np.where(missing, np.nan, X)
+    X = np.asarray(X, dtype=np.float64 if X.dtype.kind in "biuO" else X.dtype)
+    if np.isinf(X).any():
+        raise ValueError("Input X contains infinity; replace it by NaN to impute it, or drop those rows.")
+    return X
+
+
+def _missing(X) -> np.ndarray:
+    return np.asarray(X.isna().to_numpy() if isinstance(X, pd.DataFrame) else np.isnan(X), dtype=bool)
 
 
 def _is_nan(value) -> bool:
@@ -73,6 +95,29 @@ def _is_placeholder(value, placeholder) -> bool:
         return isinstance(value, str) and value == placeholder
     return isinstance(value, numbers.Number) and not isinstance(value, (bool, np.bool_)) and bool(
         value == placeholder)
+
+
+def _hidden(X, hide: np.ndarray):
+    """X with the entries at ``hide`` missing, each column keeping its kind (an imputer's self-check hides them).
+
+    An integer column becomes its nullable dtype (int64 -> Int64) and a
+    boolean one ``boolean``, as a column with holes is passed; a category
+    column keeps its categories.
+    """
+    if not hide.any():
+        return X
+    if not isinstance(X, pd.DataFrame):
+        return np.where(hide, np.nan, X)
+    out = X.copy()
+    for j in np.flatnonzero(hide.any(axis=0)):
+        column = X.iloc[:, j]
+        dtype = column.dtype
+        if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+            column = column.astype(f"{'U' if dtype.kind == 'u' else ''}Int{8 * dtype.itemsize}")
+        elif isinstance(dtype, np.dtype) and dtype.kind == "b":
+            column = column.astype("boolean")
+        out.isetitem(int(j), column.mask(hide[:, j]))
+    return out
 
 
 def _missing_mask(X: np.ndarray, missing_values) -> np.ndarray:

@@ -19,18 +19,18 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.impute import MissingIndicator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, MissingValues, StrOptions
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
+from ._fill_check import FillCheck, fit_checked, fold_rng
 from ._impute_frames import (
     _append_indicator,
     _columns,
     _fill,
-    _is_nan,
-    _masked_frame,
-    _missing_mask,
+    _missing,
     _restored_dtypes,
     _rows,
     _with_empty,
+    _with_nan,
 )
 from ._params import check_no_bool_numbers
 from ._typing import ArrayLike, RandomState
@@ -55,6 +55,9 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
     most probable category is taken): averaging removes much of one model's
     seed-to-seed variance, which is a large part of its error on small tables
     (benchmarks/results_impute.md).
+
+    It checks its own fills (``check_fills``): a column the models fill
+    worse than its mean or most frequent value is filled that way.
 
     Parameters
     ----------
@@ -91,7 +94,12 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         reconstruction, and categories from its softmax.  With several models
         each row's draw comes from one of them, picked at random (a draw from
         the ensemble's mixture).  A row with nothing observed is drawn as
-        ``sample(draw=True)`` draws a new row.
+        ``sample(draw=True)`` draws a new row (a simply filled column from its values).
+    check_fills : bool, default=True
+        Model k trains without a fold of 10 % of the observed entries and
+        fills them; a column it fills worse than its mean or most frequent
+        value (by 10 % and two standard errors, on 10 entries or more) is
+        filled that way, with a UserWarning.  False: models see every entry.
     random_state : int, RandomState or None, default=None
         Seeds the models and the posterior draws.
 
@@ -101,6 +109,9 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         The models whose reconstructions are averaged.
     estimator_ : fitted skae estimator
         The first of them: the model when ``n_estimators=1``.
+    fill_check_ : pandas.DataFrame or None
+        Per column observed at fit: ``model_error``, ``simple_error`` (RMSE in SDs, or share wrong),
+        ``n_checked``, ``simple`` (the statistic), ``fill`` ("model" or "simple").  None unchecked.
     indicator_ : sklearn.impute.MissingIndicator or None
     n_features_in_, feature_names_in_
 
@@ -127,17 +138,19 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
         "sample_posterior": ["boolean"],
+        "check_fills": ["boolean"],
         "random_state": ["random_state"],
     }
 
     def __init__(self, estimator=None, *, n_estimators="auto", missing_values=np.nan, add_indicator=False,
-                 keep_empty_features=False, sample_posterior=False, random_state=None):
+                 keep_empty_features=False, sample_posterior=False, check_fills=True, random_state=None):
         self.estimator = estimator
         self.n_estimators = n_estimators
         self.missing_values = missing_values
         self.add_indicator = add_indicator
         self.keep_empty_features = keep_empty_features
         self.sample_posterior = sample_posterior
+        self.check_fills = check_fills
         self.random_state = random_state
 
     def __sklearn_tags__(self):
@@ -150,41 +163,23 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         super()._validate_params()
         check_no_bool_numbers(self)  # n_estimators=True is no count of models
 
-    # -- input ----------------------------------------------------------------------
-
-    def _with_nan(self, X, reset: bool):
-        """X validated, with ``missing_values`` turned into NaN: a DataFrame, or a float array."""
-        if isinstance(X, pd.DataFrame):
-            validate_data(self, X, reset=reset, skip_check_array=True)
-            if not _is_nan(self.missing_values):
-                X = _masked_frame(X, self.missing_values)
-            return X
-        X = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite=False)
-        missing = _missing_mask(X, self.missing_values)
-        if missing.any():  # before the cast to numbers: a text placeholder ("?") is no number
-            X = np.where(missing, np.nan, X)
-        X = np.asarray(X, dtype=np.float64 if X.dtype.kind in "biuO" else X.dtype)
-        if np.isinf(X).any():
-            raise ValueError("Input X contains infinity; replace it by NaN to impute it, or drop those rows.")
-        return X
-
-    @staticmethod
-    def _missing(X) -> np.ndarray:
-        return np.asarray(X.isna().to_numpy() if isinstance(X, pd.DataFrame) else np.isnan(X), dtype=bool)
-
     # -- fitting ----------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X: ArrayLike, y: Any = None) -> AutoEncoderImputer:
         """Train the model on X with its holes."""
-        X = self._with_nan(X, reset=True)
-        missing = self._missing(X)
+        X = _with_nan(self, X, reset=True)
+        missing = _missing(X)
         self._empty: np.ndarray = np.asarray(missing.all(axis=0), dtype=bool)
         if self._empty.all():
             raise ValueError("X has no observed value in any column: there is nothing to impute from.")
         observed_rows = np.asarray(~missing[:, ~self._empty].all(axis=1), dtype=bool)
         rows = _rows(_columns(X, ~self._empty), observed_rows)
-        self.estimators_ = [model.fit(rows) for model in self._models(X.shape)]
+        models = self._models(X.shape)
+        names = [n for n, kept in zip(self._input_names(), (~self._empty).tolist()) if kept]
+        self._check: FillCheck | None
+        self.estimators_, self._check = fit_checked(models, rows, fold_rng(self.random_state, models), names,
+                                                    type(self).__name__ if self.check_fills else None)
         self.indicator_ = None
         if self.add_indicator:
             self.indicator_ = MissingIndicator(missing_values=np.nan, error_on_new=False).fit(
@@ -211,6 +206,13 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         return models
 
     @property
+    def fill_check_(self) -> pd.DataFrame | None:
+        """Per column: the models' and the simple fill's errors on entries hidden at fit, and the fill used."""
+        check_is_fitted(self, "estimators_")
+        check = getattr(self, "_check", None)
+        return None if check is None else check.frame()
+
+    @property
     def estimator_(self):
         """The first fitted model: the model when ``n_estimators=1``."""
         check_is_fitted(self, "estimators_")
@@ -230,8 +232,8 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "estimators_")
         dtypes = X.dtypes if isinstance(X, pd.DataFrame) else None
-        X = self._with_nan(X, reset=False)
-        missing = self._missing(X)
+        X = _with_nan(self, X, reset=False)
+        missing = _missing(X)
         kept = np.asarray(~self._empty, dtype=bool)
         part = _columns(X, kept)
         rng = check_random_state(self.random_state) if self.sample_posterior else None
@@ -258,12 +260,14 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         """The fitted imputer as plain values (see :meth:`skae.AutoEncoder.get_fitted_state`)."""
         check_is_fitted(self, "estimators_")
         names = getattr(self, "feature_names_in_", None)
+        check: FillCheck | None = getattr(self, "_check", None)
         return {
             "params": self.get_params(deep=False), "n_features_in": int(self.n_features_in_),
             "feature_names_in": None if names is None else [str(n) for n in names],
             "empty": self._empty.tolist(), "class": type(self.estimator_).__name__,
             "models": [model.get_fitted_state() for model in self.estimators_],
             "indicator": None if self.indicator_ is None else self.indicator_.features_.tolist(),
+            "fill_check": None if check is None else check.to_state(),
         }
 
     @classmethod
@@ -311,7 +315,9 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
     def _decoded(self, values: np.ndarray, rng):
         """The models' values as the input's kind: a table's columns decoded (categories, dtypes)."""
         layout = self.estimator_.model_.layout
-        return values if layout is None else layout.decode(values, rng)
+        values = values if layout is None else layout.decode(values, rng)
+        check = getattr(self, "_check", None)  # absent from imputers pickled before the check
+        return values if check is None else check.apply(values, rng)
 
     def _indicator_names(self) -> list[str]:
         names = self._input_names()
@@ -361,6 +367,9 @@ def _restored(imputer: AutoEncoderImputer, state: dict[str, Any], device: str | 
         flags = np.zeros((1, n))
         flags[0, features] = np.nan  # refit the indicator on a row missing exactly there
         imputer.indicator_ = MissingIndicator(missing_values=np.nan, error_on_new=False).fit(flags)
+    check = state.get("fill_check")  # absent from files written before the check: the models fill every column
+    names = [name for name, kept in zip(imputer._input_names(), (~empty).tolist()) if kept]
+    imputer._check = None if check is None else FillCheck.from_state(check, names)
     return imputer
 
 
