@@ -6,8 +6,13 @@ fresh process fits ``AutoEncoder`` for one epoch on a ``numpy.memmap`` of it
 is done with the array loaded into memory for comparison.  Peak RSS is the
 child's ``ru_maxrss``; "above baseline" subtracts the RSS after importing skae.
 
-    python benchmarks/bench_memory.py                 # n = 1e5, 3e5, 1e6
-    python benchmarks/bench_memory.py --sizes 20000 60000 --out /tmp/mem.md
+A second table: a DataFrame of n rows with an identifier column of k
+categories (k = n: one per row) and 5 numeric columns, fitted for one epoch
+and scored with ``score_samples``.  Its encoded rows are k + 5 slots wide;
+"training data MB" is what the training tensors hold (read by a callback).
+
+    python benchmarks/bench_memory.py                 # n = 1e5, 3e5, 1e6; tables of 4,000 and 16,000 rows
+    python benchmarks/bench_memory.py --sizes 20000 60000 --tables 4000 --out /tmp/mem.md
 """
 
 import argparse
@@ -45,6 +50,57 @@ print(json.dumps({"fit_s": fit_s, "transform_s": transform_s, "peak_mb": peak, "
 """.replace("N_FEATURES", str(N_FEATURES))
 
 
+TABLE_CHILD = r"""
+import json, os, resource, sys, time, warnings
+os.environ["OMP_NUM_THREADS"] = "1"
+import numpy as np, pandas as pd, torch
+torch.set_num_threads(1)
+from skorch.callbacks import Callback
+from skae import AutoEncoder
+n = int(sys.argv[1])
+rng = np.random.RandomState(0)
+X = pd.DataFrame({"id": [f"id{i}" for i in rng.permutation(n)], **{f"x{j}": rng.normal(size=n) for j in range(5)}})
+
+
+class DataBytes(Callback):
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.mb = sum(v.nbytes for v in vars(X).values() if isinstance(v, torch.Tensor)) / 2**20
+
+
+data = DataBytes()
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+t = time.perf_counter()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UserWarning)  # "nearly one category per row, like an identifier"
+    ae = AutoEncoder(latent_dim=8, max_epochs=1, batch_size=256, random_state=0, callbacks=[("data", data)]).fit(X)
+fit_s = time.perf_counter() - t
+t = time.perf_counter()
+ae.score_samples(X)
+score_s = time.perf_counter() - t
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"fit_s": fit_s, "score_s": score_s, "peak_mb": peak, "base_mb": base, "data_mb": data.mb,
+                  "loss": ae.history_[-1, "train_loss"]}))
+"""
+
+
+def table_lines(sizes):
+    """The identifier-column table, one row per n (a fresh process each)."""
+    lines = ["", "## A table with an identifier column (n rows, n categories, 5 numeric columns): "
+             "AutoEncoder(latent_dim=8) 1 epoch, batch 256, then score_samples, 1 thread", "",
+             "| n | encoded slots | dense float64 MB | training data MB | fit s | score s | peak RSS MB | "
+             "above baseline MB |",
+             "|---|---|---|---|---|---|---|---|"]
+    print("\n".join(lines), flush=True)
+    for n in sizes:
+        out = subprocess.run([sys.executable, "-c", TABLE_CHILD, str(n)], capture_output=True, text=True, check=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        line = (f"| {n:,} | {n + 5:,} | {n * (n + 5) * 8 / 2**20:.0f} | {r['data_mb']:.2f} | {r['fit_s']:.1f} | "
+                f"{r['score_s']:.2f} | {r['peak_mb']:.0f} | {r['peak_mb'] - r['base_mb']:.0f} |")
+        lines.append(line)
+        print(line, flush=True)
+    return lines
+
+
 def write_data(path, n, block=100_000):
     """A 4-D latent structure pushed through a fixed nonlinearity, written without holding it all."""
     rng = np.random.RandomState(0)
@@ -59,6 +115,7 @@ def write_data(path, n, block=100_000):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", nargs="+", type=int, default=[100_000, 300_000, 1_000_000])
+    parser.add_argument("--tables", nargs="*", type=int, default=[4_000, 16_000])
     parser.add_argument("--out", default="benchmarks/results_memory.md")
     args = parser.parse_args()
     lines = [f"# bench_memory: n x {N_FEATURES} float32, AutoEncoder(latent_dim=8) 1 epoch, batch 256, "
@@ -80,6 +137,7 @@ def main():
                 lines.append(line)
                 print(line, flush=True)
             os.remove(path)
+    lines += table_lines(args.tables)
     with open(args.out, "w") as f:
         f.write("\n".join(lines) + "\n")
 

@@ -24,8 +24,8 @@ from . import sampling
 from ._conditions import ConditionEncoder
 from ._device import cpu_threads, resolve_device, seeded
 from ._elbo import posterior_params
-from ._inference import INFERENCE_CHUNK, run_chunks
-from ._scaling import Scaler
+from ._inference import INFERENCE_CHUNK, LANE_VALUES, chunk_rows, run_chunks
+from ._scaling import ObservedMeans, Scaler
 from .likelihoods import Likelihood
 from .spec import ModelSpec
 from .tabular import ColumnLayout
@@ -137,10 +137,11 @@ class FittedModel:
     def run(self, fn, *sources, dtype=None, chunk: int = INFERENCE_CHUNK):
         """``fn(module, *tensor_chunks)`` over row chunks of ``sources``, as numpy arrays.
 
-        Rows whose float32 result overflows are computed again in float64 (:func:`run_chunks`).
+        Rows whose float32 result overflows are computed again in float64 (:func:`run_chunks`);
+        a wide table's rows come fewer at a time where that leaves every bit as it is.
         """
         return run_chunks(self.module, fn, *sources, device=self.device, dtype=dtype, chunk=chunk,
-                          exact=self._exact_module)
+                          exact=self._exact_module, row_values=LANE_VALUES)
 
     def _exact_module(self) -> nn.Module:
         """A float64 copy of the module (made once, for the rare rows float32 cannot score)."""
@@ -271,22 +272,30 @@ class FittedModel:
         return n_features, np.asarray(names, dtype=object)
 
     def remember_training_codes(self, data) -> None:
-        """Keep the codes (and conditions) of up to ``TRAINING_CODES`` training rows: what mixture samplers fit."""
+        """Keep the codes (and conditions) of up to ``TRAINING_CODES`` training rows: what mixture samplers fit.
+
+        The rows are read a chunk of inference at a time (a wide table's are
+        never all dense), which gives the codes one pass over them all would.
+        """
         n = len(data)
         idx = np.random.RandomState(self.seed).permutation(n)[: min(n, TRAINING_CODES)]
-        x, c = data.rows_at(idx)
-        self.training_codes = self.run(self.codes, x, c)
-        self.training_conditions = c
+        codes, conditions, squares = [], [], ObservedMeans()
+        # the decoded rows in float64, on the CPU the same whatever rows they come with: in smaller parts there
+        part = chunk_rows(self.device, np.float64, INFERENCE_CHUNK // 4)
+        for x, c in data.row_pieces(idx, chunk_rows(self.device, np.float32)):
+            codes.append(self.run(self.codes, x, c))
+            conditions.append(c)
+            if self.spec.variational:
+                continue
+            for start in range(0, len(x), part):
+                rows = slice(start, start + part)
+                errors = self.run(self.decoded, codes[-1][rows], None if c is None else c[rows], dtype=np.float64)
+                np.subtract(x[rows], errors, out=errors)  # in place: a wide table's slots are many
+                squares.add(np.square(errors, out=errors))
+        self.training_codes = np.concatenate(codes)
+        self.training_conditions = None if conditions[0] is None else np.concatenate(conditions)
         if not self.spec.variational:
-            decoded = self.run(self.decoded, self.training_codes, c, dtype=np.float64)
-            squares = np.square(x - decoded)
-            if np.isfinite(squares.sum()):  # complete rows: a plain mean
-                mean = squares.mean(0)
-            else:
-                observed = ~np.isnan(squares)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    mean = np.where(observed, squares, 0.0).sum(0) / observed.sum(0)
-            self.residual_scale = np.sqrt(np.nan_to_num(mean))
+            self.residual_scale = np.sqrt(np.nan_to_num(squares.mean()))
         self.trained()
 
     # -- model files --------------------------------------------------------------------

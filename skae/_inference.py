@@ -24,17 +24,23 @@ float32 rounding rather than bit for bit; chunks are passed as they come.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
 from ._device import cpu_threads
+from ._packed import PackedTable
 
-__all__ = ["INFERENCE_CHUNK", "ArrayRows", "LanePlan", "RowSource", "lane_plan", "run_chunks"]
+__all__ = ["INFERENCE_CHUNK", "LANE_VALUES", "ArrayRows", "LanePlan", "RowSource", "chunk_rows", "lane_plan", "run_chunks",
+           "uses_lanes"]
 
 INFERENCE_CHUNK = 1024  # rows per chunk: small enough that conversion and scaling stay in cache
+# on the lane plan, wide rows (a table's one-hot slots) may come fewer at a time: a chunk's arrays then keep
+# to about this many values each (see run_chunks' row_values), in chunks of at least MIN_LANE_ROWS rows
+LANE_VALUES = INFERENCE_CHUNK * 256
+MIN_LANE_ROWS = 128  # each chunk carries _TAIL_ROWS of padding
 GPU_CHUNK = 65536  # rows per chunk on CUDA
 LANES = 4  # 16-byte alignment of float32 rows
 # elementwise kernels compute the last (numel mod 2 x vector width) elements with scalar code, which can
@@ -118,24 +124,51 @@ class RowSource(Protocol):
 
 
 class ArrayRows:
-    """A plain array as a :class:`RowSource` (codes, conditions): read as stored, used as laid out."""
+    """A plain array as a :class:`RowSource` (codes, conditions): read as stored, used as laid out.
 
-    def __init__(self, values: np.ndarray):
+    A packed table's rows (:class:`~skae._packed.PackedTable`) are read packed
+    and become dense once, in the chunk's batch.
+    """
+
+    def __init__(self, values: np.ndarray | PackedTable):
         self.values = values
         self.dtype = np.dtype(np.float32) if values.dtype == np.float32 else np.dtype(np.float64)
 
     def __len__(self) -> int:
         return len(self.values)
 
-    def read(self, start: int, stop: int) -> np.ndarray:
-        return np.asarray(self.values[start:stop])
+    def read(self, start: int, stop: int) -> Any:  # an array, or packed rows that numpy reads as one
+        rows = self.values[start:stop]
+        return rows if isinstance(rows, PackedTable) else np.asarray(rows)
 
     def finish(self, batch: np.ndarray, raw: np.ndarray, start: int) -> np.ndarray:
         return batch
 
 
-def run_chunks(module: nn.Module, fn: Callable, *sources: RowSource | np.ndarray | None, device: str,
-               dtype=None, chunk: int = INFERENCE_CHUNK, exact: Callable[[], nn.Module] | None = None):
+def uses_lanes(device: str, dtype) -> bool:
+    """Whether results of ``dtype`` on ``device`` come from the lane plan (bit-identical rows) or plain chunks.
+
+    float32 in, float32 out: the fast path, exact to float32 rounding across
+    batchings; other input gets the lane plan and bit-identical rows.
+    """
+    return torch.device(device).type == "cpu" and np.dtype(dtype) != np.float32
+
+
+def chunk_rows(device: str, dtype, chunk: int = INFERENCE_CHUNK) -> int:
+    """The rows :func:`run_chunks` computes at once for results of ``dtype`` on ``device``.
+
+    Rows passed in pieces of this size get the results one call over them all
+    would give: the plain chunks a row's last bits can depend on are the same.
+    """
+    if uses_lanes(device, dtype):
+        return chunk
+    # a GPU wants large chunks (a launch per layer per chunk); the CPU's stay in cache
+    return max(chunk, GPU_CHUNK if torch.device(device).type == "cuda" else 4 * INFERENCE_CHUNK)
+
+
+def run_chunks(module: nn.Module, fn: Callable, *sources: RowSource | np.ndarray | PackedTable | None, device: str,
+               dtype=None, chunk: int = INFERENCE_CHUNK, exact: Callable[[], nn.Module] | None = None,
+               row_values: int | None = None):
     """Run ``fn(module, *tensor_chunks)`` over row chunks of ``sources`` and return numpy arrays.
 
     ``sources`` are :class:`RowSource` objects or numpy arrays (``None`` stays ``None``,
@@ -144,23 +177,31 @@ def run_chunks(module: nn.Module, fn: Callable, *sources: RowSource | np.ndarray
     ``exact()`` gives a float64 copy of the module: rows whose float32 result
     is not finite (values near float32's limit overflow inside the network)
     are computed again with it, alone, so no other row's result changes.
+
+    ``row_values``: on the lane plan, take fewer rows at a time when rows (of
+    the sources or the results) are wide, so each chunk's arrays hold about
+    ``row_values`` values; for an ``fn`` whose rows are computed each on its
+    own (an autoencoder's: the bits do not change), not for one that mixes the
+    rows of a chunk.
     """
-    rows = [ArrayRows(a) if isinstance(a, np.ndarray) else a for a in sources]
+    rows = [ArrayRows(a) if isinstance(a, (np.ndarray, PackedTable)) else a for a in sources]
     first = next(a for a in rows if a is not None)
     dtype = np.dtype(dtype or first.dtype)
-    # float32 in, float32 out: the fast path, exact to float32 rounding across batchings; other input gets
-    # the lane plan and bit-identical rows
     kind = torch.device(device).type
-    lanes = kind == "cpu" and dtype != np.float32
-    # a GPU wants large chunks (a launch per layer per chunk); the CPU's stay in cache
-    chunk = chunk if lanes else max(chunk, GPU_CHUNK if kind == "cuda" else 4 * INFERENCE_CHUNK)
+    lanes = uses_lanes(device, dtype)
+    chunk = chunk_rows(device, dtype, chunk)
     was_training = module.training
     module.eval()
     n = len(first)
+    values_per_chunk = row_values if lanes and n > 0 else None
+    widest = max(_width(a.read(0, 1)) for a in rows if a is not None) if values_per_chunk else 0
     results = None
     try:
         with torch.inference_mode(), cpu_threads():
-            for start in range(0, n, chunk):
+            start = 0
+            while start < n:
+                if values_per_chunk:
+                    chunk = min(chunk, max(MIN_LANE_ROWS, values_per_chunk // max(widest, 1)))
                 stop = min(start + chunk, n)
                 raws = [None if a is None else a.read(start, stop) for a in rows]
                 plan = lane_plan(raws) if lanes else None
@@ -185,11 +226,18 @@ def run_chunks(module: nn.Module, fn: Callable, *sources: RowSource | np.ndarray
                     arrays = _recomputed(arrays, fn, exact, tensors)
                 for res, o in zip(results, arrays):
                     res[start:stop] = plan.unpad(o) if plan is not None else o
+                widest = max(widest, *(_width(o) for o in arrays))  # wide results (decoded slots) too
+                start = stop
     finally:
         module.train(was_training)
     if results is None:
         return np.empty((0,), dtype=dtype)
     return results if len(results) > 1 else results[0]
+
+
+def _width(rows) -> int:
+    """Values per row of an array (or packed rows)."""
+    return int(np.prod(rows.shape[1:], dtype=np.int64))
 
 
 def _recomputed(arrays: list[np.ndarray], fn: Callable, exact: Callable[[], nn.Module],

@@ -14,12 +14,16 @@ entries, and a slice without NaN takes the plain path.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-__all__ = ["ColumnStats", "Scaler", "column_stats"]
+from ._packed import MISSING, PackedTable
+
+__all__ = ["ColumnStats", "ObservedMeans", "Scaler", "column_stats"]
 
 _EPS = np.finfo(np.float64).eps
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -54,15 +58,27 @@ class ColumnStats:
             return self.m2 / self.n
 
 
-def column_stats(blocks: Iterable[np.ndarray]) -> ColumnStats:
+def column_stats(blocks: Iterable[np.ndarray | PackedTable]) -> ColumnStats:
     """Merge the statistics of row blocks (in the order given).
 
     The blocks are accumulated relative to the first block's mean, so block
     means stay small and exact even for data far from zero (a mean near 1e8
     is only representable to 1.5e-8, which the merge would amplify).  Each
     block is processed in slices of about 1 MB of float64, which stay in the
-    processor's cache.
+    processor's cache.  Packed blocks of a table (:class:`~skae._packed.PackedTable`)
+    never become dense: a one-hot slot's statistics are counts.
     """
+    rest: Iterator[Any] = iter(blocks)
+    first = next(rest, None)
+    if first is None:
+        raise ValueError("column_stats needs at least one block of rows.")
+    if isinstance(first, PackedTable):
+        return _packed_stats(itertools.chain([first], rest))
+    return _dense_stats(itertools.chain([first], rest))
+
+
+def _dense_stats(blocks: Iterable[np.ndarray], width: int | None = None) -> ColumnStats:
+    """:func:`column_stats` of arrays, in slices of rows as if each row had ``width`` values (default: its own)."""
     stats = shift = buffer = None
     for block in blocks:
         block = np.asarray(block)
@@ -74,15 +90,54 @@ def column_stats(blocks: Iterable[np.ndarray]) -> ColumnStats:
                     counts = (~np.isnan(head)).sum(0)
                     shift = np.where(counts > 0, np.nansum(head, 0) / np.maximum(counts, 1), 0.0)
             shift = np.where(np.isfinite(shift), shift, 0.0)
-        step = max(16, (1 << 17) // max(block.shape[1], 1))
+        step = max(16, (1 << 17) // max(width or block.shape[1], 1))
         for start in range(0, len(block), step):
             part = block[start:start + step]
             if buffer is None or buffer.shape[0] < len(part):
                 buffer = np.empty((step, block.shape[1]), dtype=np.float64)
             stats = _merge(stats, _slice_stats(part, shift, buffer[: len(part)]))
-    if stats is None:
-        raise ValueError("column_stats needs at least one block of rows.")
+    assert stats is not None, "column_stats has checked that there is a block"
     return ColumnStats(stats.n, stats.mean + shift, stats.m2, stats.min, stats.max)
+
+
+def _packed_stats(blocks: Iterable[PackedTable]) -> ColumnStats:
+    """:func:`column_stats` of a packed table's blocks: the number slots as the dense slots would give them.
+
+    The number slots go through the dense path in the slices the dense rows
+    would have had, so their statistics are the same to the last bit (so are
+    the scaler's mean and scale: a model fitted on packed rows is the same
+    model).  numpy sums a single column pairwise but the columns of a wider
+    array row by row, so a lone number slot gets a zero column beside it.
+    A one-hot slot's statistics are those of 0/1 values, from counts: n
+    observed rows of its column, c of them in its category, mean c/n and
+    m2 = c (1 - c/n).
+    """
+    blocks = iter(blocks)
+    first = next(blocks)
+    packing = first.packing
+    observed = np.zeros(len(packing.ranges) + 1, dtype=np.int64)  # the last: number slots' owner, never counted
+    hot = np.zeros(packing.width, dtype=np.int64)
+
+    def numbers():
+        for block in itertools.chain([first], blocks):
+            codes = np.asarray(block.codes)
+            observed[:-1] += (codes != MISSING).sum(0)
+            hot[:] += np.bincount((packing.starts + codes)[codes >= 0], minlength=packing.width)
+            values = np.asarray(block.numbers, dtype=np.float64)
+            yield values if values.shape[1] != 1 else np.pad(values, ((0, 0), (0, 1)))
+
+    part = _dense_stats(numbers(), width=packing.width)
+    slots, hots = packing.number_slots, packing.hot_slots
+    n, mean, m2 = np.zeros(packing.width, dtype=np.int64), np.zeros(packing.width), np.zeros(packing.width)
+    low, high = np.zeros(packing.width), np.zeros(packing.width)
+    for whole, numbers_part in zip((n, mean, m2, low, high), (part.n, part.mean, part.m2, part.min, part.max)):
+        whole[slots] = numbers_part[: len(slots)]
+    n[hots], count = observed[packing.owner[hots]], hot[hots]
+    p = count / np.maximum(n[hots], 1)
+    mean[hots], m2[hots] = p, count * (1 - p)
+    low[hots] = np.where(n[hots] == 0, np.nan, np.where(count < n[hots], 0.0, 1.0))
+    high[hots] = np.where(n[hots] == 0, np.nan, np.where(count > 0, 1.0, 0.0))
+    return ColumnStats(n, mean, m2, low, high)
 
 
 def _slice_stats(part: np.ndarray, shift: np.ndarray, buffer: np.ndarray) -> ColumnStats:
@@ -113,6 +168,38 @@ def _observed_stats(part: np.ndarray, buffer: np.ndarray) -> ColumnStats:
     empty = n == 0
     return ColumnStats(n, np.where(empty, 0.0, mean), np.where(empty, 0.0, m2), np.where(empty, np.nan, low),
                        np.where(empty, np.nan, high))
+
+
+class ObservedMeans:
+    """Each column's mean over its observed (not NaN) entries in row pieces, as one sum over all rows would give it.
+
+    numpy sums an array of several columns row after row, so pieces fold into
+    running sums; a single column it sums pairwise, so that one's pieces (a
+    few thousand values: :data:`skae._fitted.TRAINING_CODES`) are kept and
+    summed at once.
+    """
+
+    def __init__(self) -> None:
+        self.total: np.ndarray | None = None
+        self.count: np.ndarray | None = None
+        self.kept: list[np.ndarray] = []
+
+    def add(self, values: np.ndarray) -> None:
+        """Count the piece ``values`` in (its missing entries are set to 0 in place)."""
+        observed = ~np.isnan(values)
+        np.copyto(values, 0.0, where=~observed)
+        self.count = observed.sum(0) if self.count is None else self.count + observed.sum(0)
+        if values.shape[1] == 1:
+            self.kept.append(values)
+        else:
+            self.total = values.sum(0) if self.total is None else np.vstack([self.total, values]).sum(0)
+
+    def mean(self) -> np.ndarray:
+        """The means (NaN for a column with no observed entry)."""
+        total = np.concatenate(self.kept).sum(0) if self.kept else self.total
+        assert total is not None and self.count is not None, "a piece was added"
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return total / self.count
 
 
 def shares_a_range(stats: ColumnStats) -> bool:
@@ -275,7 +362,16 @@ class Scaler:
         return not self.mean.any() and bool((self.scale == 1).all())
 
     def transform(self, X: np.ndarray, dtype=None) -> np.ndarray:
-        """Scaled copy of X in ``dtype`` (default: float32 stays float32, anything else becomes float64)."""
+        """Scaled copy of X in ``dtype`` (default: float32 stays float32, anything else becomes float64).
+
+        A packed table (:class:`~skae._packed.PackedTable`) stays packed: its
+        number slots are scaled, and its one-hot slots, which a table's scaler
+        leaves as they are, stay codes.
+        """
+        if isinstance(X, PackedTable):
+            numbers = self._of_numbers(X)
+            return self.transform(X.dense(), dtype) if numbers is None else \
+                X.with_numbers(numbers.transform(X.numbers, dtype))
         if dtype is None:
             dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
         if self.is_identity:
@@ -286,12 +382,23 @@ class Scaler:
 
     def transform_float32(self, X: np.ndarray, block: int = 16384) -> np.ndarray:
         """``transform(X)`` cast to float32, computed block by block: no full-size float64 copy of X."""
+        if isinstance(X, PackedTable):
+            numbers = self._of_numbers(X)
+            return self.transform_float32(X.dense(), block) if numbers is None else \
+                X.with_numbers(numbers.transform_float32(X.numbers, block))
         if X.dtype == np.float32 or self.is_identity:
             return np.asarray(self.transform(X), dtype=np.float32)
         out = np.empty(X.shape, dtype=np.float32)
         for start in range(0, len(X), block):
             out[start:start + block] = self.transform(X[start:start + block])
         return out
+
+    def _of_numbers(self, X: PackedTable) -> Scaler | None:
+        """The scaling of X's number slots; None unless it leaves the one-hot slots as they are."""
+        hots, slots = X.packing.hot_slots, X.packing.number_slots
+        if self.mean[hots].any() or not (self.scale[hots] == 1).all():
+            return None
+        return Scaler(self.mean[slots], self.scale[slots])
 
     @property
     def needs_precise_centring(self) -> bool:

@@ -6,7 +6,8 @@ skorch loop does not know which one it runs over.
 
 * :class:`TensorData` holds the whole (scaled) data as tensors on the training
   device; batches are slices of a once-per-epoch permutation (no per-row
-  collation).
+  collation).  A table's categorical columns stay one code each until a
+  batch is taken (:mod:`skae._packed`).
 * :class:`StreamingData` wraps a ``numpy.memmap``: it reads one block of rows at
   a time from the file, scales it and moves it to the device, so neither RAM nor
   the device holds more than a block (plus the model).  Shuffling is two-level:
@@ -23,6 +24,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._packed import PackedTable, SlotPacking
+
 __all__ = ["BLOCK_ROWS", "BatchIterator", "StreamingData", "TensorData", "ValidationSplit", "read_row_set", "read_rows"]
 
 #: rows per block read from disk by the streaming path
@@ -36,30 +39,62 @@ def _batches_of(x, c, batch_size):
 
 
 class TensorData:
-    """In-memory tensors ``(x, c)`` on the training device; ``c`` may be ``None``."""
+    """In-memory tensors ``(x, c)`` on the training device; ``c`` may be ``None``.
 
-    def __init__(self, x: torch.Tensor, c: torch.Tensor | None = None):
-        self.x, self.c = x, c
+    A table's rows may be packed (:mod:`skae._packed`): ``x`` then holds the
+    number slots, ``codes`` one category per categorical column, and each
+    batch is expanded to the encoded slots as it is taken, so the data cost
+    one integer per row for a column of any number of categories.
+    """
+
+    def __init__(self, x: torch.Tensor, c: torch.Tensor | None = None, codes: torch.Tensor | None = None,
+                 packing: SlotPacking | None = None, complete: bool | None = None):
+        self.x, self.c, self.codes, self.packing = x, c, codes, packing
+        #: every code is a category (known once, not per batch)
+        self.complete = complete if complete is not None else codes is not None and not bool((codes < 0).any())
+
+    @classmethod
+    def of(cls, values: np.ndarray | PackedTable, device: str, c: torch.Tensor | None = None) -> TensorData:
+        """Scaled rows (an array, or a packed table) as tensors on ``device``."""
+        if isinstance(values, PackedTable):
+            codes = torch.as_tensor(values.codes, dtype=torch.long, device=device)
+            return cls(torch.as_tensor(values.numbers, device=device), c, codes, values.packing)
+        return cls(torch.as_tensor(values, device=device), c)
 
     def __len__(self) -> int:
         return len(self.x)
 
     def subset(self, idx: torch.Tensor) -> TensorData:
-        return TensorData(self.x[idx], None if self.c is None else self.c[idx])
+        return TensorData(self.x[idx], None if self.c is None else self.c[idx],
+                          None if self.codes is None else self.codes[idx], self.packing, self.complete)
 
     def split(self, fraction: float):
         n_valid = int(len(self) * fraction)
         perm = torch.randperm(len(self), device=self.x.device)
         return self.subset(perm[n_valid:]), self.subset(perm[:n_valid])
 
+    def _rows(self, rows) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Rows ``rows`` (a slice or an index tensor) as the model reads them: encoded slots, conditions."""
+        x = self.x[rows]
+        if self.packing is not None and self.codes is not None:
+            x = self.packing.expand(x, self.codes[rows], self.complete)
+        return x, (None if self.c is None else self.c[rows])
+
     def batches(self, batch_size: int, shuffle: bool):
         data = self.subset(torch.randperm(len(self), device=self.x.device)) if shuffle else self
-        return _batches_of(data.x, data.c, batch_size)
+        return (data._rows(slice(start, start + batch_size)) for start in range(0, len(data), batch_size))
 
-    def rows_at(self, idx: np.ndarray):
-        """Scaled rows ``idx`` (and their conditions) as numpy arrays."""
+    def rows_at(self, idx: np.ndarray, packed: bool = False):
+        """Scaled rows ``idx`` (and their conditions) as numpy arrays (with ``packed``, a table's stay packed)."""
         t = torch.as_tensor(idx, device=self.x.device)
-        return self.x[t].cpu().numpy(), (None if self.c is None else self.c[t].cpu().numpy())
+        c = None if self.c is None else self.c[t].cpu().numpy()
+        if packed and self.packing is not None and self.codes is not None:
+            return PackedTable(self.x[t].cpu().numpy(), self.codes[t].cpu().numpy(), self.packing), c
+        return self._rows(t)[0].cpu().numpy(), c
+
+    def row_pieces(self, idx: np.ndarray, size: int):
+        """``rows_at(idx)`` in consecutive pieces of at most ``size`` rows, a table's packed."""
+        return (self.rows_at(idx[start:start + size], packed=True) for start in range(0, len(idx), size))
 
 
 def _on_file(array: Any) -> bool:
@@ -171,6 +206,11 @@ class StreamingData:
             carry_x, carry_c = x[n_full:], (None if c is None else c[n_full:])
         if carry_x is not None and len(carry_x):
             yield carry_x, carry_c
+
+    def row_pieces(self, idx: np.ndarray, size: int):
+        """``rows_at(idx)`` in consecutive pieces of at most ``size`` rows (in its order: the file's)."""
+        idx = idx[np.argsort(self.rows[idx], kind="stable")]
+        return (self.rows_at(idx[start:start + size]) for start in range(0, len(idx), size))
 
     def rows_at(self, idx: np.ndarray):
         rows = np.sort(self.rows[idx])

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -44,7 +44,8 @@ class Rows:
 
     Parameters
     ----------
-    values : ndarray or numpy.memmap of shape (n_samples, n_features)
+    values : ndarray, numpy.memmap or PackedTable of shape (n_samples, n_features)
+        A table's rows stay packed (:mod:`skae._packed`): categories as codes, one-hot slots made per chunk.
     on_disk : bool
         ``values`` is a memmap to read block by block.
     input_shape : tuple
@@ -111,8 +112,7 @@ class Rows:
                 return np.asarray(scaler.transform(raw), dtype=np.float32)
 
             return StreamingData(self.values, scale, device, conditions)
-        x = torch.as_tensor(scaler.transform_float32(self.values), device=device)
-        return TensorData(x, conditions)
+        return TensorData.of(scaler.transform_float32(self.values), device, conditions)
 
     def like_input(self, rows: np.ndarray) -> np.ndarray:
         """``rows`` (one output row per input row) shaped like the caller's input."""
@@ -235,8 +235,10 @@ def validate_rows(estimator, X, *, reset: bool, image_shape: tuple[int, ...] | N
         layout.check_columns(X, owner)
         validate_data(estimator, X, reset=reset, skip_check_array=True)
         unknown = str(handle_unknown or getattr(estimator, "handle_unknown", "error"))
-        values = layout.encode(X, unknown, training=training or reset)
-        return _checked(Rows(values, on_disk=False, input_shape=values.shape, layout=layout), reset, layout.names)
+        values = layout.pack(X, unknown, training=training or reset)  # categories stay codes (skae._packed)
+        # a PackedTable reads as its dense slots to numpy (np.asarray, slicing, shape): Rows takes it as an array
+        rows = Rows(cast(np.ndarray, values), on_disk=False, input_shape=values.shape, layout=layout)
+        return _checked(rows, reset, layout.names)
     if isinstance(X, np.memmap):
         if X.ndim != 2:
             raise ValueError(

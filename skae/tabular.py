@@ -13,7 +13,9 @@ table's order:
   vector into the first dense layer *is* an embedding lookup (the layer's
   weight columns are the embedding vectors), so one-hot input costs no
   generality; its decoder slots are the logits of a softmax over the K
-  categories.  A ``category`` dtype keeps all its categories and their order;
+  categories (a model keeps the column as one code per row and expands the
+  slots a batch at a time: :meth:`ColumnLayout.pack`, :mod:`skae._packed`).
+  A ``category`` dtype keeps all its categories and their order;
   other columns take the values seen in fit, matched by their text when those
   are strings (a CSV column of '1', '2', 'x' still matches a later file whose
   pandas reads 1 and 2 as numbers);
@@ -51,6 +53,7 @@ from ._column_values import (
     category_codes,
     plain,
 )
+from ._packed import MISSING, UNKNOWN, PackedTable, SlotPacking
 from .likelihoods import BOOLEAN, CATEGORICAL, NUMERIC
 
 __all__ = ["DATETIME", "ColumnLayout", "QuantileMap", "column_kind", "is_mixed_frame"]
@@ -242,6 +245,11 @@ class ColumnLayout:
                 + (f" ({detail.strip('; ')})" if detail else " (another order)") + ". Select them as in fit."
             )
 
+    @property
+    def packing(self) -> SlotPacking:
+        """Which slots are numbers and which are one-hot (see :meth:`pack`)."""
+        return SlotPacking(self.width, [slots for kind, slots in zip(self.kinds, self.slots) if kind == CATEGORICAL])
+
     def encode(self, X: pd.DataFrame, handle_unknown: str = "error", training: bool = False) -> np.ndarray:
         """The encoded float64 matrix of X (whose columns :meth:`check_columns` accepted); NaN where missing.
 
@@ -251,37 +259,52 @@ class ColumnLayout:
         entry when ``training`` (its column's term is skipped rather than
         pushed towards no category).
         """
-        out = np.zeros((len(X), self.width))
-        for j, (name, kind, cats, (start, stop)) in enumerate(
-                zip(self.names, self.kinds, self.categories, self.slots)):
+        return self.pack(X, handle_unknown, training).dense()
+
+    def pack(self, X: pd.DataFrame, handle_unknown: str = "error", training: bool = False) -> PackedTable:
+        """:meth:`encode`'s matrix with each categorical column as one code, not its one-hot slots.
+
+        What a model keeps of a table: a column of 4,000 categories costs one
+        integer per row instead of 4,000 floats; the slots are expanded a batch
+        or a chunk at a time (:mod:`skae._packed`).
+        """
+        packing = self.packing
+        numbers = np.empty((len(X), len(packing.number_slots)))
+        codes = np.empty((len(X), len(packing.ranges)), dtype=np.int64)
+        number, code = iter(range(numbers.shape[1])), iter(range(codes.shape[1]))
+        for j, (name, kind, cats) in enumerate(zip(self.names, self.kinds, self.categories)):
             column = X.iloc[:, j]
             missing = column.isna().to_numpy()
+            if kind == CATEGORICAL:
+                codes[:, next(code)] = self._category_codes(column, cats, name, missing, handle_unknown, training)
+                continue
+            slot = numbers[:, next(number)]
             if kind in (NUMERIC, DATETIME):
                 raw = self._raw_numbers(column, j)
                 quantiles = self.quantiles[j]
-                out[:, start] = raw if quantiles is None else quantiles.encode(raw)
-            elif kind == BOOLEAN:
+                slot[:] = raw if quantiles is None else quantiles.encode(raw)
+            else:
                 values = column.to_numpy(dtype=object)[~missing]
                 if not all(isinstance(v, (bool, np.bool_)) or v in (0, 1) for v in values):
                     raise ValueError(f"Boolean column {name!r} holds values other than True/False.")
-                out[~missing, start] = values.astype(np.float64)
-            else:
-                codes = category_codes(column, cats, name)
-                unknown = (codes < 0) & ~missing
-                if unknown.any() and handle_unknown == "error":
-                    seen = sorted({repr(v) for v in column[unknown]})[:5]
-                    raise ValueError(
-                        f"Column {name!r} holds categories not seen in fit: {', '.join(seen)}. Known: "
-                        f"{[c for c in cats[:20]]}. Refit with them, or set handle_unknown='ignore' to encode them "
-                        "as no known category (they then cost as much as the least likely category, so they "
-                        "score as unusual)."
-                    )
-                rows = np.flatnonzero(codes >= 0)
-                out[rows, start + codes[rows]] = 1.0
-                if training:
-                    missing = missing | unknown
-            out[missing, start:stop] = np.nan
-        return out
+                slot[~missing] = values.astype(np.float64)
+            slot[missing] = np.nan
+        return PackedTable(numbers, codes, packing)
+
+    @staticmethod
+    def _category_codes(column: pd.Series, cats, name: str, missing: np.ndarray, handle_unknown: str,
+                        training: bool) -> np.ndarray:
+        codes = category_codes(column, cats, name)
+        unknown = (codes < 0) & ~missing
+        if unknown.any() and handle_unknown == "error":
+            seen = sorted({repr(v) for v in column[unknown]})[:5]
+            raise ValueError(
+                f"Column {name!r} holds categories not seen in fit: {', '.join(seen)}. Known: "
+                f"{[c for c in cats[:20]]}. Refit with them, or set handle_unknown='ignore' to encode them "
+                "as no known category (they then cost as much as the least likely category, so they "
+                "score as unusual)."
+            )
+        return np.where(missing | unknown & training, MISSING, np.where(unknown, UNKNOWN, codes))
 
     def decode(self, values: np.ndarray, rng: np.random.RandomState | None = None) -> pd.DataFrame:
         """A DataFrame from decoded values (numbers in X's units, probabilities for the other slots).
