@@ -32,11 +32,15 @@ same per-value quality of unconditional rows that happen to hold the value
 
 Contestants: ``skae`` = ``VAE(random_state=0)`` and ``sample(n)`` with every
 default; SDV's ``TVAESynthesizer``, ``CTGANSynthesizer`` and
-``GaussianCopulaSynthesizer`` with theirs.  SDV needs pandas < 3; run this in an
-environment of its own::
+``GaussianCopulaSynthesizer`` with theirs; MOSTLY AI's ``TabularARGN``
+(``mostlyai-engine``, a scikit-learn-style synthesizer) with its defaults on
+the CPU.  SDV needs pandas < 3; run this in an environment of its own (the
+engine's torchvision does not match the pinned torch and the tabular model
+does not need it)::
 
     python -m venv .venv-sdv && .venv-sdv/bin/pip install torch==2.13.0
-    .venv-sdv/bin/pip install -e ".[bench]" sdv sdmetrics
+    .venv-sdv/bin/pip install -e ".[bench]" sdv sdmetrics mostlyai-engine
+    .venv-sdv/bin/pip uninstall -y torchvision torchaudio
     .venv-sdv/bin/python benchmarks/bench_synthetic.py          # writes results_synthetic.md
 
 Per-run results are cached in benchmarks/.cache/synthetic.json, so an interrupted run resumes.
@@ -115,12 +119,20 @@ def sdv_synth(name: str):
     return run
 
 
+def argn_synth(train: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    from mostlyai.engine import TabularARGN
+
+    with TabularARGN(device="cpu", random_state=seed, verbose=0) as model:
+        return model.fit(train).sample(n_samples=n)
+
+
 def contestants() -> dict:
     return {
         "skae": ("skae VAE() defaults, sample(n)", skae_synth),
         "tvae": ("SDV TVAESynthesizer (defaults: 300 epochs)", sdv_synth("TVAESynthesizer")),
         "ctgan": ("SDV CTGANSynthesizer (defaults: 300 epochs)", sdv_synth("CTGANSynthesizer")),
         "copula": ("SDV GaussianCopulaSynthesizer (defaults)", sdv_synth("GaussianCopulaSynthesizer")),
+        "argn": ("MOSTLY AI TabularARGN (mostlyai-engine, defaults)", argn_synth),
     }
 
 

@@ -227,6 +227,7 @@ class BaseAutoEncoder(ModelBuilding, RoutedParamsMixin, GenerativeMixin, Transfo
         X_rec : ndarray of shape (n_samples, n_features)
         """
         model = self._fitted()
+        _check_codes_are_numbers(X)
         Z = check_array(X, dtype=(np.float64, np.float32), input_name="Z")
         if Z.shape[1] != model.spec.latent_dim:
             raise ValueError(
@@ -239,9 +240,9 @@ class BaseAutoEncoder(ModelBuilding, RoutedParamsMixin, GenerativeMixin, Transfo
                     random_state: RandomState = None) -> Output:
         """Encode and decode X: ``inverse_transform(transform(X))`` in one pass.
 
-        Image input (n, C, H, W) gives images back; 2-D input gives rows.  A row's
-        missing entries (NaN) come back as what the model predicts from its
-        observed ones.
+        Image input (n, C, H, W) gives images back; 2-D input gives rows, a
+        DataFrame with X's columns, dtypes and index.  A row's missing entries
+        (NaN) come back as what the model predicts from its observed ones.
 
         Parameters
         ----------
@@ -258,7 +259,14 @@ class BaseAutoEncoder(ModelBuilding, RoutedParamsMixin, GenerativeMixin, Transfo
         rng = check_random_state(random_state) if draw else None
         values = self._reconstruction(X, y, rng)
         layout = self.model_.layout
-        return values if layout is None else layout.decode(values, rng)
+        if layout is None:
+            return values
+        out = layout.decode(values, rng)
+        if isinstance(X, pd.DataFrame):
+            # a row keeps its label, as in scikit-learn's pandas output: X - reconstruct(X) aligns row by row
+            # (on a fresh RangeIndex it would be NaN wherever X's index differs)
+            out.index = X.index
+        return out
 
     def _reconstruction(self, X: ArrayLike, y: Condition, rng: np.random.RandomState | None) -> np.ndarray:
         """:meth:`reconstruct`'s values before a table's columns are decoded, draws with ``rng`` if given.
@@ -334,3 +342,18 @@ class BaseAutoEncoder(ModelBuilding, RoutedParamsMixin, GenerativeMixin, Transfo
     def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
         """Names of the latent features: ``latent0``, ``latent1``, ..."""
         return np.asarray([f"latent{i}" for i in range(self._fitted().spec.latent_dim)], dtype=object)
+
+
+def _check_codes_are_numbers(Z) -> None:
+    """Refuse datetime and timedelta codes, naming the column.
+
+    ``check_array`` turns a timedelta64 array into float nanoseconds without a
+    word, and a DataFrame with such a column into numpy's DTypePromotionError,
+    which says nothing of what went wrong: neither is a latent code.
+    """
+    dtypes = Z.dtypes.items() if isinstance(Z, pd.DataFrame) else [(None, getattr(Z, "dtype", None))]
+    for name, dtype in dtypes:
+        if getattr(dtype, "kind", None) in ("m", "M"):
+            where = "Z" if name is None else f"Z's column {name!r}"
+            raise TypeError(f"{where} has dtype {dtype}, but inverse_transform takes latent codes: numbers, as "
+                            "transform returns them.")

@@ -43,6 +43,9 @@ class Rollback(Callback):
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.snapshots_: list = []
+        # views of the module's tensors, gathered once per call: building a state dict every epoch
+        # cost more than copying it
+        self._module_state = net.module_.state_dict()
         self._take(net)  # before the first epoch of this call
 
     def on_epoch_end(self, net, **kwargs):
@@ -62,7 +65,7 @@ class Rollback(Callback):
             return
         if diverged is not None and getattr(diverged, "first_batch", False) and len(snapshots) == 2:
             snapshots = snapshots[:1]
-        state, epoch = snapshots[-1]
+        state, epoch = snapshots[-1][:2]
         if diverged is None and epoch == len(net.history):
             return  # ended after a finished epoch: nothing to undo
         net.module_.load_state_dict(state["module"])
@@ -72,12 +75,32 @@ class Rollback(Callback):
     def _take(self, net) -> None:
         # two snapshots, alternating buffers: copying into the same tensors costs a memory copy, where
         # copy.deepcopy cost several milliseconds of Python bookkeeping per epoch
-        reuse = self.snapshots_[0][0] if len(self.snapshots_) == 2 else None
-        state = {"module": net.module_.state_dict(), "optimizer": net.optimizer_.state_dict()}
-        self.snapshots_ = [*self.snapshots_[-1:], (_copy_state(reuse, state), len(net.history))]
+        optimizer = net.optimizer_.state_dict()  # its tensors are the optimizer's own
+        live = [*self._module_views(net), *_tensors(optimizer["state"])]
+        key = tuple(id(t) for t in live)
+        epoch = len(net.history)
+        reuse = self.snapshots_[0] if len(self.snapshots_) == 2 else None
+        if reuse is not None and reuse[2] == key:  # the same tensors as two epochs ago: refresh the copy in place
+            state, _, _, copies = reuse
+            torch._foreach_copy_(copies, live)
+            state["optimizer"]["param_groups"] = [  # hyperparameters a scheduler may have changed
+                {k: v.clone() if isinstance(v, torch.Tensor) else v for k, v in group.items()}
+                for group in optimizer["param_groups"]]
+        else:
+            state = _copy_state(None if reuse is None else reuse[0],
+                                {"module": dict(self._module_views(net, named=True)), "optimizer": optimizer})
+            copies = [*state["module"].values(), *_tensors(state["optimizer"]["state"])]
+        self.snapshots_ = [*self.snapshots_[-1:], (state, epoch, key, copies)]
+
+    def _module_views(self, net, named: bool = False):
+        """The module's state as views of its tensors (a fit updates them in place, as torch's optimizers do)."""
+        views = getattr(self, "_module_state", None)
+        if views is None:
+            views = self._module_state = net.module_.state_dict()
+        return views.items() if named else views.values()
 
     def __getstate__(self):
-        return {k: v for k, v in vars(self).items() if k != "snapshots_"}
+        return {k: v for k, v in vars(self).items() if k not in ("snapshots_", "_module_state")}
 
 
 class RefitOnAllRows(Callback):
@@ -151,6 +174,11 @@ class RefitOnAllRows(Callback):
 
     def __getstate__(self):
         return {k: v for k, v in vars(self).items() if k != "_start"}
+
+
+def _tensors(optimizer_state: dict) -> list[torch.Tensor]:
+    """The tensors of an optimizer's packed state (``state_dict()["state"]``), in a fixed order."""
+    return [v for k in sorted(optimizer_state) for v in optimizer_state[k].values() if isinstance(v, torch.Tensor)]
 
 
 def _copy_state(previous, state):

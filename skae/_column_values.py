@@ -176,13 +176,18 @@ class Support:
                 return np.full_like(x, self.values[0], dtype=np.float64)
             nearer_left = np.abs(x - self.values[left]) <= np.abs(self.values[right] - x)
             return np.where(np.isnan(x), np.nan, np.where(nearer_left, self.values[left], self.values[right]))
-        if self.step is not None:
-            return np.round(x / self.step) * self.step
-        return x
+        return self.round(x)
 
     def round(self, x: np.ndarray) -> np.ndarray:
         """``x`` rounded to the grid (unchanged without one): dates stay dates in a model's best values too."""
-        return x if self.step is None else np.round(x / self.step) * self.step
+        if self.step is None:
+            return x
+        multiples = np.round(x / self.step)
+        if self.step < 1:
+            # k / 10**d is the double nearest the decimal k·10**-d, as a value read from text is; k * 0.1 is
+            # not (56 * 0.1 = 5.6000000000000005), and a classifier tells such values from the data's
+            return multiples / np.round(1 / self.step)
+        return multiples * self.step
 
     def to_state(self) -> dict[str, Any]:
         """The support as JSON values."""

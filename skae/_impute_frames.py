@@ -16,12 +16,16 @@ import pandas as pd
 from sklearn.utils.validation import validate_data
 
 from ._column_values import as_numeric
+from .tabular import is_mixed_frame
 
 
 def _with_nan(imputer, X, reset: bool):
     """X validated for ``imputer``, with its ``missing_values`` turned into NaN: a DataFrame, or a float array."""
     if isinstance(X, pd.DataFrame):
         validate_data(imputer, X, reset=reset, skip_check_array=True)
+        # a column of a kind skae cannot model (timedelta, period, ...) is refused as the models refuse it, even
+        # where it has no hole: else it passes through untouched until a batch with a hole reaches a model
+        is_mixed_frame(X)
         if not _is_nan(imputer.missing_values):
             X = _masked_frame(X, imputer.missing_values)
         return X

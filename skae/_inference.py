@@ -39,7 +39,9 @@ __all__ = ["INFERENCE_CHUNK", "LANE_VALUES", "ArrayRows", "LanePlan", "RowSource
 INFERENCE_CHUNK = 1024  # rows per chunk: small enough that conversion and scaling stay in cache
 # on the lane plan, wide rows (a table's one-hot slots) may come fewer at a time: a chunk's arrays then keep
 # to about this many values each (see run_chunks' row_values), in chunks of at least MIN_LANE_ROWS rows
-LANE_VALUES = INFERENCE_CHUNK * 256
+# (4 MB of float32: 784-pixel rows come 1,024 at a time; a third as many cost a quarter more per row in
+# per-chunk work, benchmarks/results_fit.md)
+LANE_VALUES = INFERENCE_CHUNK * 1024
 MIN_LANE_ROWS = 128  # each chunk carries _TAIL_ROWS of padding
 GPU_CHUNK = 65536  # rows per chunk on CUDA
 LANES = 4  # 16-byte alignment of float32 rows

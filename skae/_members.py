@@ -54,7 +54,8 @@ class Member:
         estimator.fit(X)
         member = cls(estimator, columns, score_type)
         if score_type == "likelihood":
-            member.residual_scale = estimator.feature_errors(X).mean(0) + 1e-12
+            # feature_errors is NaN at missing entries: a column's typical error is that of its observed entries
+            member.residual_scale = np.nanmean(estimator.feature_errors(X), axis=0) + 1e-12
             codes = np.asarray(estimator.transform(X), dtype=np.float64)
             member.code_mean = codes.mean(0)
             member.code_precision = code_precision(codes)
@@ -72,9 +73,13 @@ class Member:
         if self.score_type == "likelihood":
             codes = np.asarray(self.estimator.transform(X), dtype=np.float64) - self.code_mean
             mahalanobis = np.einsum("ij,jk,ik->i", codes, self.code_precision, codes)
-            return self.feature_scores(X).sum(1) + mahalanobis
+            # a missing entry has no error (NaN): a row with holes is scored on its observed columns, rescaled
+            # to all of them, as the default ensemble scores it (a plain sum would be NaN, or favour holes)
+            scores = self.feature_scores(X)
+            observed = (~np.isnan(scores)).sum(1)
+            return np.nansum(scores, axis=1) * (scores.shape[1] / np.maximum(observed, 1)) + mahalanobis
         if self.score_type == "reconstruction":
-            return self.estimator.feature_errors(X).mean(1)
+            return np.nanmean(self.estimator.feature_errors(X), axis=1)  # the observed entries' mean
         return -self.estimator.score_samples(X, method=self.score_type)
 
     def scores(self, X) -> np.ndarray:

@@ -307,10 +307,21 @@ class MixedColumns(Likelihood):
         mask[self.numeric_slots] = True
         return mask
 
-    def draw(self, means, rng, sigma, scale):
-        # only numeric slots carry Gaussian noise; categories are drawn when the table is decoded
-        noise = rng.standard_normal(means.shape) * sigma * scale
-        noise[:, ~self.numeric_slot_mask] = 0.0
+    def draw(self, means, rng, sigma, scale, mixing: np.ndarray | None = None):
+        """Gaussian draws at the numeric slots; ``mixing`` (k x k, k numeric slots) correlates their noise.
+
+        Categories are drawn when the table is decoded.  With ``mixing`` = L,
+        a Cholesky factor of the residuals' correlation, the standard normals of
+        a row's numeric slots become L·ε: each slot keeps its own spread, and
+        slots whose errors go together (a diamond's length and width) move
+        together, as they do in the data.
+        """
+        unit = rng.standard_normal(means.shape)
+        mask = self.numeric_slot_mask
+        if mixing is not None:
+            unit[:, mask] = unit[:, mask] @ mixing.T
+        noise = unit * sigma * scale
+        noise[:, ~mask] = 0.0
         return means + noise
 
 

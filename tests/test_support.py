@@ -29,7 +29,22 @@ def test_sampled_columns_take_only_values_the_data_take(table, make):
     assert rows["size"].isin(table["size"]).all()
     cents = rows["price"].to_numpy() * 100
     np.testing.assert_allclose(cents, np.round(cents), atol=1e-6)
+    # and exactly the doubles such prices are when read from text (not 5.6000000000000005 for 5.6): a
+    # classifier's split between two neighbouring doubles tells them apart
+    as_read = np.array([float(f"{v:.2f}") for v in rows["price"]])
+    np.testing.assert_array_equal(rows["price"].to_numpy(), as_read)
     assert (rows["day"] == rows["day"].dt.normalize()).all()  # dates stay dates
+
+
+def test_values_on_a_decimal_grid_are_the_doubles_of_their_decimals():
+    from skae._column_values import Support
+
+    ages = np.round(np.random.RandomState(0).uniform(2, 6.2, 600), 1)  # ages in decades: 43 values on a 0.1 grid
+    support = Support.fit(ages)
+    assert support.step == 0.1
+    drawn = support.snap(np.random.RandomState(1).uniform(2, 6.2, 5000))
+    np.testing.assert_array_equal(drawn, [float(f"{v:.1f}") for v in drawn])
+    assert set(drawn) <= set(ages) | set(np.round(np.arange(20, 63) / 10, 1))
 
 
 def test_a_point_mass_is_drawn_with_its_frequency(table):

@@ -92,3 +92,38 @@ def test_a_quantile_model_round_trips_through_a_model_file(table, tmp_path):
         AutoEncoder(scaling="quantile", **FAST).fit(table[["size"]].to_numpy())
     numeric = AutoEncoder(scaling="quantile", **FAST).fit(table[["size", "count"]])
     assert list(numeric.reconstruct(table[["size", "count"]]).columns) == ["size", "count"]
+
+
+@pytest.mark.parametrize("make", [VAE, AutoEncoder])
+def test_drawn_rows_keep_the_correlation_of_what_the_code_does_not_explain(make):
+    # two tight pairs of columns and a one-dimensional code: the code can carry one pair's common part, and
+    # the other pair's lives in the reconstruction errors, which independent noise per column would decouple
+    rng = np.random.RandomState(0)
+    n = 1500
+    a, b = rng.normal(size=n), rng.normal(size=n)
+    df = pd.DataFrame({"a1": a + 0.1 * rng.normal(size=n), "a2": a + 0.1 * rng.normal(size=n),
+                       "b1": b + 0.1 * rng.normal(size=n), "b2": b + 0.1 * rng.normal(size=n),
+                       "kind": rng.choice(list("xy"), n)})
+    model = make(latent_dim=1, hidden_dims=(16,), max_epochs=40, random_state=0).fit(df)
+    correlation = model.model_.residual_correlation
+    np.testing.assert_allclose(correlation, correlation.T)
+    np.testing.assert_allclose(np.diag(correlation), 1.0)
+    rows = model.sample(3000, random_state=0)
+    for first, second in (("a1", "a2"), ("b1", "b2")):
+        real = np.corrcoef(df[first], df[second])[0, 1]
+        assert np.corrcoef(rows[first], rows[second])[0, 1] > real - 0.15, (first, second)
+
+
+def test_error_correlation_is_a_positive_definite_correlation_with_holes_and_constant_slots():
+    from skae._fitted import error_correlation
+
+    rng = np.random.RandomState(0)
+    shared = rng.normal(size=500)
+    errors = np.c_[shared, shared + 0.01 * rng.normal(size=500), rng.normal(size=500), np.zeros(500)]
+    errors[rng.uniform(size=errors.shape) < 0.2] = np.nan
+    correlation = error_correlation(errors)
+    np.linalg.cholesky(correlation)  # drawable
+    np.testing.assert_allclose(np.diag(correlation), 1.0)
+    assert correlation[0, 1] > 0.99  # pairs over the rows where both are observed
+    assert abs(correlation[0, 2]) < 0.15
+    np.testing.assert_allclose(correlation[3, :3], 0.0, atol=1e-9)  # a slot that never varies: uncorrelated

@@ -81,3 +81,37 @@ def test_a_verbose_fit_says_when_the_refit_table_begins(capsys):
     assert f"for the {len(ae.history_)} epochs early stopping picked" in line
     quiet = AutoEncoder(latent_dim=2, hidden_dims=(16,), max_epochs=60, patience=4, random_state=0).fit(X)
     assert "refit:" not in capsys.readouterr().out and len(quiet.history_) == len(ae.history_)
+
+
+class _InterruptInEpoch(Callback):
+    """Ctrl-C in the middle of epoch ``epoch`` (after its second batch)."""
+
+    def __init__(self, epoch):
+        self.epoch, self.batches = epoch, 0
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.batches = 0
+
+    def on_batch_end(self, net, training=True, **kwargs):
+        self.batches += training
+        if len(net.history) == self.epoch and self.batches == 2:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("epoch", [1, 2, 3, 7])
+def test_ctrl_c_inside_an_epoch_restores_the_weights_and_optimizer_state_of_the_epoch_before(epoch):
+    # snapshots are refreshed in place after the first epochs: the state restored must be the last finished
+    # epoch's exactly, whichever snapshot holds it
+    X = np.random.RandomState(0).normal(size=(80, 5))
+    kw = dict(latent_dim=2, hidden_dims=(8,), batch_size=16, early_stopping=False, random_state=0)
+    stopped = AutoEncoder(max_epochs=50, callbacks=[_InterruptInEpoch(epoch)], **kw).fit(X)
+    reference = AutoEncoder(max_epochs=epoch - 1, **kw).fit(X) if epoch > 1 else None
+    assert len(stopped.history_) == epoch - 1
+    if reference is None:
+        return
+    np.testing.assert_array_equal(stopped.transform(X), reference.transform(X))
+    got, want = stopped.net_.optimizer_.state_dict(), reference.net_.optimizer_.state_dict()
+    assert got["state"].keys() == want["state"].keys()
+    for key in want["state"]:
+        for name, value in want["state"][key].items():
+            np.testing.assert_array_equal(got["state"][key][name].numpy(), value.numpy())
