@@ -25,8 +25,9 @@ from ._conditions import ConditionEncoder
 from ._device import cpu_threads, resolve_device, seeded
 from ._elbo import posterior_params
 from ._inference import INFERENCE_CHUNK, LANE_VALUES, chunk_rows, run_chunks
-from ._scaling import ObservedMeans, Scaler
-from .likelihoods import Likelihood, MixedColumns
+from ._residuals import checked_correlation, correlated_slots, summarise_training_rows
+from ._scaling import Scaler
+from .likelihoods import Likelihood
 from .spec import ModelSpec
 from .tabular import ColumnLayout
 
@@ -36,8 +37,6 @@ __all__ = ["FittedModel", "ModelBuilder", "TRAINING_CODES"]
 TRAINING_CODES = 5000
 #: reconstruction rounds that fill a row's missing entries for a model trained on complete rows
 FILL_ROUNDS = 3
-#: a table with more numeric columns than this draws their noise independently (the correlation is k x k)
-CORRELATED_SLOTS = 256
 
 
 class ModelBuilder(Protocol):
@@ -90,7 +89,7 @@ class FittedModel:
     residual_correlation : ndarray or None
         A table's numeric slots: the correlation of those rows' reconstruction
         errors (k x k), which the noise of drawn rows keeps; None for arrays,
-        tables with fewer than two or more than ``CORRELATED_SLOTS`` numeric
+        tables with fewer than two or more than :data:`skae._residuals.CORRELATED_SLOTS` numeric
         slots, and model files written before it.
     """
 
@@ -233,25 +232,10 @@ class FittedModel:
 
         Bernoulli draws are 0 or 1 whatever the range of the data's values in [0, 1].
         """
-        if self.residual_correlation is not None and isinstance(self.likelihood, MixedColumns):
-            draws = self.likelihood.draw(means, rng, sigma, self.scaler.scale, mixing=self._noise_mixing())
-        else:
-            draws = self.likelihood.draw(means, rng, sigma, self.scaler.scale)
+        # a table's numeric noise correlated as its training rows' errors (a Cholesky factor: at most 256 slots)
+        mixing = {} if self.residual_correlation is None else {"mixing": np.linalg.cholesky(self.residual_correlation)}
+        draws = self.likelihood.draw(means, rng, sigma, self.scaler.scale, **mixing)
         return draws if self.likelihood.unit_interval else self.scaler.clip(draws)
-
-    def _noise_mixing(self) -> np.ndarray:
-        """The Cholesky factor of ``residual_correlation`` (made once)."""
-        if "noise mixing" not in self.derived:
-            assert self.residual_correlation is not None, "drawn with correlated noise"
-            self.derived["noise mixing"] = np.linalg.cholesky(self.residual_correlation)
-        return self.derived["noise mixing"]
-
-    def _correlated_slots(self) -> np.ndarray | None:
-        """The numeric slots whose draws are correlated: a table's, when there are 2 to ``CORRELATED_SLOTS``."""
-        if self.layout is None or not isinstance(self.likelihood, MixedColumns):
-            return None
-        slots = np.flatnonzero(self.likelihood.numeric_slot_mask)
-        return slots if 2 <= len(slots) <= CORRELATED_SLOTS else None
 
     def encode_conditions(self, y, n_samples: int, owner: str) -> np.ndarray | None:
         """The encoded conditions of ``n_samples`` rows; None for an unconditional model (``y`` is ignored)."""
@@ -302,30 +286,12 @@ class FittedModel:
         The rows are read a chunk of inference at a time (a wide table's are
         never all dense), which gives the codes one pass over them all would.
         """
-        n = len(data)
-        idx = np.random.RandomState(self.seed).permutation(n)[: min(n, TRAINING_CODES)]
-        codes, conditions, squares, numeric_errors = [], [], ObservedMeans(), []
-        correlated = self._correlated_slots()
-        # the decoded rows in float64, on the CPU the same whatever rows they come with: in smaller parts there
-        part = chunk_rows(self.device, np.float64, INFERENCE_CHUNK // 4)
-        for x, c in data.row_pieces(idx, chunk_rows(self.device, np.float32)):
-            codes.append(self.run(self.codes, x, c))
-            conditions.append(c)
-            if self.spec.variational and correlated is None:
-                continue
-            for start in range(0, len(x), part):
-                rows = slice(start, start + part)
-                errors = self.run(self.decoded, codes[-1][rows], None if c is None else c[rows], dtype=np.float64)
-                np.subtract(x[rows], errors, out=errors)  # in place: a wide table's slots are many
-                if correlated is not None:
-                    numeric_errors.append(errors[:, correlated])
-                if not self.spec.variational:
-                    squares.add(np.square(errors, out=errors))
-        self.training_codes = np.concatenate(codes)
-        self.training_conditions = None if conditions[0] is None else np.concatenate(conditions)
-        if not self.spec.variational:
-            self.residual_scale = np.sqrt(np.nan_to_num(squares.mean()))
-        self.residual_correlation = None if correlated is None else error_correlation(np.concatenate(numeric_errors))
+        idx = np.random.RandomState(self.seed).permutation(len(data))[: min(len(data), TRAINING_CODES)]
+        kept = summarise_training_rows(self, data.row_pieces(idx, chunk_rows(self.device, np.float32)))
+        self.training_codes, self.training_conditions = kept.codes, kept.conditions
+        if kept.scale is not None:
+            self.residual_scale = kept.scale
+        self.residual_correlation = kept.correlation
         self.trained()
 
     # -- model files --------------------------------------------------------------------
@@ -440,43 +406,10 @@ def _from_state(cls, state: dict[str, Any], builder: ModelBuilder, params: dict[
         if residual.shape != (spec.n_features,):
             raise ValueError("residual_scale does not match the feature count.")
     model.residual_scale = residual
-    correlation = state.get("residual_correlation")  # absent from files of skae before correlated draws
-    if correlation is not None:
-        correlation = np.asarray(correlation, dtype=np.float64)
-        slots = model._correlated_slots()
-        k = -1 if slots is None else len(slots)
-        if correlation.shape != (k, k) or not np.allclose(correlation, correlation.T) \
-                or not np.allclose(np.diag(correlation), 1.0):
-            raise ValueError("residual_correlation is not a correlation matrix of the table's numeric slots.")
-        try:
-            np.linalg.cholesky(correlation)
-        except np.linalg.LinAlgError as exc:
-            raise ValueError("residual_correlation is not positive definite.") from exc
-    model.residual_correlation = correlation
+    # absent from files of skae before correlated draws
+    model.residual_correlation = checked_correlation(state.get("residual_correlation"),
+                                                     correlated_slots(model.likelihood, layout is not None))
     return model
-
-
-def error_correlation(errors: np.ndarray, floor: float = 1e-3) -> np.ndarray:
-    """The correlation of reconstruction errors (rows x slots; NaN where not observed), positive definite.
-
-    Second moments about zero (the errors are noise about the decoder's mean),
-    each pair's over the rows where both are observed; then the nearest matrix
-    whose eigenvalues are at least ``floor``, rescaled to a unit diagonal, so
-    it always has a Cholesky factor (a slot that never varies, or a pair never
-    observed together, gets no correlation).
-    """
-    observed = ~np.isnan(errors)
-    values = np.where(observed, errors, 0.0)
-    squares = np.square(values).T @ observed  # [i, j]: slot i's squares over the rows where j is observed too
-    with np.errstate(invalid="ignore", divide="ignore"):
-        correlation = (values.T @ values) / np.sqrt(squares * squares.T)
-    correlation[~np.isfinite(correlation)] = 0.0
-    np.fill_diagonal(correlation, 1.0)
-    w, v = np.linalg.eigh((correlation + correlation.T) / 2)
-    correlation = (v * np.maximum(w, floor)) @ v.T
-    spread = np.sqrt(np.diag(correlation))
-    correlation = correlation / np.outer(spread, spread)
-    return (correlation + correlation.T) / 2
 
 
 def _check_weights(builder, spec: ModelSpec, weights) -> None:
