@@ -25,7 +25,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_array, check_random_state
 
-from ._build import ModelBuilding
+from ._build import ModelBuilding, mixed_table, resolved_epochs
 from ._callbacks import kept_after_divergence
 from ._device import resolve_device, seeded, to_device
 from ._fitted import FittedModel
@@ -151,7 +151,8 @@ class BaseAutoEncoder(ModelBuilding, RoutedParamsMixin, GenerativeMixin, Transfo
             model.objective.missing = True
         conditions = to_device(self._conditions(y, len(rows)), model.device)
         data = rows.training_data(model.scaler, model.device, conditions)
-        model.net.set_params(lr=self.lr, max_epochs=self.max_epochs)
+        epochs = resolved_epochs(self.get_params(deep=False), len(rows), mixed_table(model.layout))
+        model.net.set_params(lr=self.lr, max_epochs=epochs)
         with seeded(model.seed + len(model.net.history), model.device):
             self._train(model, data, fresh=False)
         return self

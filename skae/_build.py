@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,8 @@ from .tabular import ColumnLayout
 if TYPE_CHECKING:
     from ._fitted import FittedModel
 
-__all__ = ["ModelBuilding", "build_module", "build_net", "build_plugins", "early_stopping_applies"]
+__all__ = ["ModelBuilding", "build_module", "build_net", "build_plugins", "early_stopping_applies", "mixed_table",
+           "resolved_epochs"]
 
 _ITERATOR_PARAMS = ("batch_size", "shuffle")
 
@@ -86,6 +88,29 @@ def build_module(architecture, params: Mapping[str, Any], spec: ModelSpec, *, en
             + f" It takes {['module__' + a for a in accepted]}."
         )
     return AutoEncoderModule(encoder, decoder, **options)
+
+
+#: ``max_epochs="auto"``: this many epochs, and on a mixed-type table about TABLE_STEPS steps (at least MIN_EPOCHS)
+EPOCHS, TABLE_STEPS, MIN_EPOCHS = 200, 4000, 5
+
+
+def resolved_epochs(params: Mapping[str, Any], n_samples: int, mixed_table: bool) -> int:
+    """``max_epochs`` as a number: "auto" is :data:`EPOCHS`, on a mixed-type table a budget of steps.
+
+    A table's model saturates in steps rather than epochs: on tables of 2,800
+    rows, 100 epochs (the budget's) sampled rows as good as 200 in half the
+    time (benchmarks/results_synthetic.md); tables of up to about 1,300 rows
+    keep 200.  Steps are counted over the rows that train (early stopping holds
+    ``validation_fraction`` out).
+    """
+    epochs = params["max_epochs"]
+    if epochs != "auto":
+        return int(epochs)
+    if not mixed_table:
+        return EPOCHS
+    batch = n_samples if params["batch_size"] == "full" else params["batch_size"]
+    training = max(1, n_samples - int(n_samples * params["validation_fraction"]))
+    return int(min(EPOCHS, max(MIN_EPOCHS, math.ceil(TABLE_STEPS / math.ceil(training / batch)))))
 
 
 def early_stopping_applies(params: Mapping[str, Any]) -> bool:
@@ -236,6 +261,7 @@ class ModelBuilding:
         """
         regularizers, corruption = built_plugins or self._build_plugins(model.spec)
         params = dict(model.params)
+        params["max_epochs"] = resolved_epochs(params, model.n_train, mixed_table(model.layout))
         if model.refit_epochs is not None:  # the net as the refit left it
             params.update(early_stopping=False, max_epochs=model.refit_epochs)
         return build_net(
@@ -251,3 +277,8 @@ class ModelBuilding:
             options={**self._module_options(spec), "latent_activation": spec.latent_activation,
                      "missing_fill": spec.n_features if spec.missing_values else 0, **self._routed("module")},
         )
+
+
+def mixed_table(layout: ColumnLayout | None) -> bool:
+    """A table with a column that is not a number (what ``max_epochs="auto"`` budgets in steps)."""
+    return layout is not None and not layout.all_numeric

@@ -26,7 +26,11 @@ SHARED_PARAMETERS = """\
     corruption : str or None, default=None
         Input corruption during training ("gaussian", "masking",
         "salt_and_pepper" or a plugin); parameters as ``corruption__<param>``.
-    max_epochs : int, default=200
+    max_epochs : int or "auto", default="auto"
+        "auto": 200, except on a DataFrame with categorical, boolean or
+        datetime columns, where the epochs are about 4,000 steps of
+        ``batch_size`` rows (at most 200, at least 5): a large table's model
+        is as good after those, in half the time (benchmarks/results_synthetic.md).
     batch_size : int or "full", default=64
     lr : float, default=1e-3
     optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, default="adam"

@@ -69,7 +69,9 @@ class SharedDefaults:
     ``FAMILY_DEFAULTS``);
     early stopping holds data out only when it can act (``max_epochs`` above
     twice ``patience``), and then the model is refitted on every row for the
-    number of epochs it picked.
+    number of epochs it picked; ``max_epochs="auto"`` is 200 epochs, and for a
+    mixed-type table about 4,000 steps (:func:`skae._build.resolved_epochs`,
+    benchmarks/results_synthetic.md).
     """
 
     latent_dim: int = 2
@@ -80,7 +82,7 @@ class SharedDefaults:
     architecture: str = "dense"
     regularizers: Any = None
     corruption: str | None = None
-    max_epochs: int = 200
+    max_epochs: int | str = "auto"
     batch_size: int | str = 64
     lr: float = 1e-3
     optimizer: str = "adam"
@@ -113,7 +115,7 @@ SHARED_CONSTRAINTS: dict[str, list] = {
     "architecture": [str, callable],
     "regularizers": [list, tuple, str, dict, None],
     "corruption": [str, None],
-    "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+    "max_epochs": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"auto"})],
     "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), StrOptions({"full"})],
     "lr": [Interval(numbers.Real, 0, None, closed="neither")],
     "optimizer": [StrOptions(set(OPTIMIZERS)), type, callable],

@@ -26,10 +26,12 @@ import torch
 
 from ._packed import PackedTable, SlotPacking
 
-__all__ = ["BLOCK_ROWS", "BatchIterator", "StreamingData", "TensorData", "ValidationSplit", "read_row_set", "read_rows"]
+__all__ = ["BLOCK_ROWS", "DENSE_VALUES", "BatchIterator", "StreamingData", "TensorData", "ValidationSplit", "read_row_set", "read_rows"]
 
 #: rows per block read from disk by the streaming path
 BLOCK_ROWS = 16384
+#: a packed table's training rows are expanded once when they hold at most this many values (16 MB of float32)
+DENSE_VALUES = 1 << 22
 
 
 def _batches_of(x, c, batch_size):
@@ -55,7 +57,14 @@ class TensorData:
 
     @classmethod
     def of(cls, values: np.ndarray | PackedTable, device: str, c: torch.Tensor | None = None) -> TensorData:
-        """Scaled rows (an array, or a packed table) as tensors on ``device``."""
+        """Scaled rows (an array, or a packed table) as tensors on ``device``.
+
+        A packed table whose dense rows are small (at most :data:`DENSE_VALUES`
+        values) is expanded once: for a narrow table, expanding every batch cost
+        a few per cent of each step, and the batches hold the same bits.
+        """
+        if isinstance(values, PackedTable) and values.shape[0] * values.shape[1] <= DENSE_VALUES:
+            values = values.dense()
         if isinstance(values, PackedTable):
             codes = torch.as_tensor(values.codes, dtype=torch.long, device=device)
             return cls(torch.as_tensor(values.numbers, device=device), c, codes, values.packing)

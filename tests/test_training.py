@@ -115,3 +115,22 @@ def test_ctrl_c_inside_an_epoch_restores_the_weights_and_optimizer_state_of_the_
     for key in want["state"]:
         for name, value in want["state"][key].items():
             np.testing.assert_array_equal(got["state"][key][name].numpy(), value.numpy())
+
+
+def test_auto_epochs_budget_a_mixed_tables_training_in_steps():
+    import pandas as pd
+
+    from skae._build import resolved_epochs
+
+    rng = np.random.RandomState(0)
+    table = pd.DataFrame({"x": rng.normal(size=2000), "kind": rng.choice(list("abc"), 2000)})
+    model = AutoEncoder(latent_dim=2, hidden_dims=(8,), batch_size=16, random_state=0).fit(table)
+    # 1,800 rows that would train beside the held-out ones: 113 batches; 4,000 steps are 36 epochs, which
+    # leave early stopping no room (36 <= 2 x patience), so every row trains for them
+    assert len(model.history_) == 36
+    params = dict(max_epochs="auto", batch_size=64, validation_fraction=0.1)
+    assert resolved_epochs(params, 233, mixed_table=True) == 200  # a small table keeps 200
+    assert resolved_epochs(params, 2800, mixed_table=True) == 100
+    assert resolved_epochs(params, 10**6, mixed_table=True) == 5  # at least 5
+    assert resolved_epochs(params, 10**6, mixed_table=False) == 200  # arrays and numeric frames: 200
+    assert resolved_epochs({**params, "max_epochs": 7}, 2800, mixed_table=True) == 7  # a number is kept

@@ -62,7 +62,15 @@ def quiet_fit(estimator, X):
         return estimator.fit(X)
 
 
-def test_the_network_sees_the_dense_encoded_rows_bit_for_bit():
+@pytest.fixture(params=["expanded once", "expanded per batch"])
+def training_rows(request, monkeypatch):
+    """Both ways a table's training rows are held: a small one expanded once, a large one packed."""
+    if request.param == "expanded per batch":
+        monkeypatch.setattr("skae._training_data.DENSE_VALUES", 0)
+    return request.param
+
+
+def test_the_network_sees_the_dense_encoded_rows_bit_for_bit(training_rows):
     X = small_table()
     record = Record()
     ae = AutoEncoder(**FAST, max_epochs=2, batch_size=16, iterator_train__shuffle=False,
@@ -77,7 +85,7 @@ def test_the_network_sees_the_dense_encoded_rows_bit_for_bit():
     assert np.isfinite(ae.history_[-1, "train_loss"])  # the missing entries were skipped, not learnt as NaN
 
 
-def test_fits_give_the_numbers_the_dense_one_hot_path_gave():
+def test_fits_give_the_numbers_the_dense_one_hot_path_gave(training_rows):
     """Reference values from skae before categories were packed (commit 5924a3a), on the same seeds."""
     X = small_table()
     ae = AutoEncoder(**FAST, max_epochs=6, batch_size=16, early_stopping=True, validation_fraction=0.25,
@@ -103,7 +111,7 @@ def test_fits_give_the_numbers_the_dense_one_hot_path_gave():
                                                            -6.73849323199688], rtol=1e-5)
 
 
-def test_an_unseen_category_in_training_is_skipped_like_a_missing_entry():
+def test_an_unseen_category_in_training_is_skipped_like_a_missing_entry(training_rows):
     X = wide_table(300, 250)
     later = wide_table(300, 250, seed=1)
     holes, unseen = later.copy(), later.copy()
