@@ -195,7 +195,7 @@ class FittedDetector:
 
     def scores(self, X, rows) -> np.ndarray:
         """Anomaly scores (higher = more anomalous): the members' standardised scores averaged, and the tails'."""
-        members = self.members.scores(X, rows).mean(axis=1)
+        members = np.nanmean(self.members.scores(X, rows), axis=1)
         if self.tails is None:
             return members
         sums = np.concatenate([self.tails.tails.raw(block) for block in rows.blocks()])
@@ -209,7 +209,7 @@ class FittedDetector:
             idx = np.sort(np.random.RandomState(0).choice(len(rows), CALIBRATION_ROWS, replace=False))
             X, rows = subset(X, rows, idx)
         self.tails = TailCombination.fit(np.asarray(rows.values, dtype=np.float64),
-                                         self.members.scores(X, rows).mean(axis=1), weight)
+                                         np.nanmean(self.members.scores(X, rows), axis=1), weight)
 
     def threshold(self, contamination, false_positive_rate) -> float:
         """The anomaly score above which rows are outliers: conformal with a false-positive rate, else contamination."""

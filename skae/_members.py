@@ -9,6 +9,8 @@ standardised anomaly score, and writes and reads its own model-file state.
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -50,21 +52,39 @@ class Member:
 
     @classmethod
     def fitted(cls, estimator, columns: np.ndarray, score_type: str, X) -> Member:
-        """Fit ``estimator`` on ``X`` (this member's columns) and calibrate its score on the same rows."""
-        estimator.fit(X)
-        member = cls(estimator, columns, score_type)
-        if score_type == "likelihood":
-            # feature_errors is NaN at missing entries: a column's typical error is that of its observed entries
-            member.residual_scale = np.nanmean(estimator.feature_errors(X), axis=0) + 1e-12
-            codes = np.asarray(estimator.transform(X), dtype=np.float64)
-            member.code_mean = codes.mean(0)
-            member.code_precision = code_precision(codes)
-        location, scale = robust_location_scale(member.raw_scores(X))
+        """Fit ``estimator`` on ``X`` (this member's columns) and calibrate its score on the same rows.
+
+        Rows with nothing observed in these columns are left out: the member
+        has nothing to learn from them (and its estimator would refuse them).
+        """
+        seen = _seen(X)
+        if not seen.any():
+            raise ValueError(f"The training rows have no observed value in columns {columns.tolist()}, which one "
+                             "member sees: give the detector max_features=1.0, or drop those columns.")
+        if not seen.all():
+            X = X.iloc[seen] if isinstance(X, pd.DataFrame) else X[seen]
+        with _detector_columns(columns):
+            estimator.fit(X)
+            member = cls(estimator, columns, score_type)
+            if score_type == "likelihood":
+                # feature_errors is NaN at missing entries: a column's typical error is its observed entries'
+                member.residual_scale = np.nanmean(estimator.feature_errors(X), axis=0) + 1e-12
+                codes = np.asarray(estimator.transform(X), dtype=np.float64)
+                member.code_mean = codes.mean(0)
+                member.code_precision = code_precision(codes)
+            location, scale = robust_location_scale(member.raw_scores(X))
         member.location, member.scale = float(location), float(scale)
         return member
 
     def feature_scores(self, X) -> np.ndarray:
-        """Per-column errors; over each column's typical training error for the "likelihood" score."""
+        """Per-column errors; over each column's typical training error for the "likelihood" score.
+
+        NaN for rows with nothing observed in this member's columns.
+        """
+        with _detector_columns(self.columns):
+            return _on_seen_rows(X, self._feature_scores, len(self.columns))
+
+    def _feature_scores(self, X) -> np.ndarray:
         errors = self.estimator.feature_errors(X)
         return errors / self.residual_scale if self.score_type == "likelihood" else errors
 
@@ -75,7 +95,7 @@ class Member:
             mahalanobis = np.einsum("ij,jk,ik->i", codes, self.code_precision, codes)
             # a missing entry has no error (NaN): a row with holes is scored on its observed columns, rescaled
             # to all of them, as the default ensemble scores it (a plain sum would be NaN, or favour holes)
-            scores = self.feature_scores(X)
+            scores = self._feature_scores(X)
             observed = (~np.isnan(scores)).sum(1)
             return np.nansum(scores, axis=1) * (scores.shape[1] / np.maximum(observed, 1)) + mahalanobis
         if self.score_type == "reconstruction":
@@ -83,8 +103,9 @@ class Member:
         return -self.estimator.score_samples(X, method=self.score_type)
 
     def scores(self, X) -> np.ndarray:
-        """Standardised anomaly scores (higher = more anomalous)."""
-        return (self.raw_scores(X) - self.location) / self.scale
+        """Standardised anomaly scores (higher = more anomalous); NaN where a row has nothing in these columns."""
+        with _detector_columns(self.columns):
+            return (_on_seen_rows(X, self.raw_scores) - self.location) / self.scale
 
     def to_state(self) -> dict[str, Any]:
         """The member as plain values, for model files."""
@@ -122,6 +143,36 @@ class Member:
             )
         return cls(estimator, columns, score_type, location=float(state["location"]), scale=float(state["scale"]),
                    **extra)
+
+
+@contextmanager
+def _detector_columns(columns: np.ndarray):
+    """Errors that name "X's column j" of a member's columns name the detector's column instead."""
+    try:
+        yield
+    except ValueError as exc:
+        match = re.match(r"X's column (\d+)\b", str(exc))
+        if match is None or int(match.group(1)) >= len(columns):
+            raise
+        index = int(match.group(1))
+        raise ValueError(f"X's column {columns[index]}" + str(exc)[match.end():]) from exc
+
+
+def _seen(X) -> np.ndarray:
+    """Rows with at least one observed entry."""
+    missing = pd.isna(X).to_numpy() if isinstance(X, pd.DataFrame) else np.isnan(np.asarray(X, dtype=np.float64))
+    return np.asarray(~missing.all(axis=1))
+
+
+def _on_seen_rows(X, fn, width: int | None = None) -> np.ndarray:
+    """``fn(X)`` on the rows with something observed; NaN rows (or NaN scores) for the others."""
+    seen = _seen(X)
+    if seen.all():
+        return fn(X)
+    out = np.full((len(seen),) if width is None else (len(seen), width), np.nan)
+    if seen.any():
+        out[seen] = fn(X.iloc[seen] if isinstance(X, pd.DataFrame) else X[seen])
+    return out
 
 
 class WrappedMembers:
@@ -171,8 +222,16 @@ class WrappedMembers:
         return X
 
     def scores(self, X, rows) -> np.ndarray:
+        """Each member's standardised scores (NaN where a row has nothing observed in a member's columns)."""
         data = self.data(X, rows)
-        return np.column_stack([m.scores(columns_of(data, m.columns)) for m in self.members])
+        scores = np.column_stack([m.scores(columns_of(data, m.columns)) for m in self.members])
+        unseen = np.flatnonzero(np.isnan(scores).all(axis=1))
+        if len(unseen):
+            raise ValueError(
+                f"X's rows {unseen[:10].tolist()} have observed values only in columns no member sees, so no "
+                "member can score them: give the detector max_features=1.0 or more members (n_estimators)."
+            )
+        return scores
 
     def feature_scores(self, X, rows) -> np.ndarray:
         data = self.data(X, rows)

@@ -26,6 +26,9 @@ ESTIMATORS = [
     pytest.param(lambda: AutoEncoderOutlierDetector(n_estimators=2, random_state=0), id="Detector-default"),
     pytest.param(lambda: AutoEncoderOutlierDetector(estimator=AutoEncoder(**FAST), random_state=0),
                  id="Detector-AutoEncoder"),
+    # members on halves of the columns: a row with holes may have nothing in one member's columns
+    pytest.param(lambda: AutoEncoderOutlierDetector(estimator=AutoEncoder(**FAST), n_estimators=2, max_features=0.5,
+                                                    random_state=0), id="Detector-AutoEncoder-halves"),
     # the default imputer's models train for thousands of steps; two fast ones take its path (several models
     # averaged, each checking its own fills)
     pytest.param(lambda: AutoEncoderImputer(AutoEncoder(**FAST), n_estimators=2, random_state=0), id="Imputer"),

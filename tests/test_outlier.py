@@ -275,3 +275,36 @@ def test_predict_flags_exactly_the_rows_whose_p_value_is_at_most_the_rate():
         for rate in rates:
             det.set_params(false_positive_rate=rate)
             np.testing.assert_array_equal(det.predict(X) == -1, p <= rate, err_msg=f"n={n}, rate={rate}")
+
+
+def test_members_on_column_subsets_leave_out_rows_with_nothing_in_their_columns():
+    # with holes, a row can have every column one member sees missing: that member skips it at fit and
+    # gives it no score, and the others score it (found by the reliability registry)
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 6))
+    X[:40, :3] = np.nan
+    X[40:80, 3:] = np.nan
+    X[-1, 3:] = 25.0  # an extreme row
+    det = AutoEncoderOutlierDetector(AutoEncoder(latent_dim=2, hidden_dims=(8,), max_epochs=20, random_state=0),
+                                     n_estimators=4, max_features=0.5, random_state=0).fit(X)
+    assert np.isfinite(det.decision_scores_).all() and np.isfinite(det.threshold_)
+    scores = det.score_samples(X)
+    assert np.isfinite(scores).all()
+    assert np.argmin(scores) == len(X) - 1
+    per_member = det.member_scores(X)
+    for member, columns in enumerate(det.estimators_features_):
+        nothing = np.isnan(X[:, columns]).all(axis=1)
+        assert np.isnan(per_member[nothing, member]).all() and np.isfinite(per_member[~nothing, member]).all()
+
+
+def test_a_row_no_member_can_see_is_an_error_that_names_it():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 6))
+    det = AutoEncoderOutlierDetector(AutoEncoder(latent_dim=2, hidden_dims=(8,), max_epochs=5, random_state=0),
+                                     n_estimators=1, max_features=0.5, random_state=0).fit(X)
+    unseen = np.setdiff1d(np.arange(6), det.estimators_features_[0])
+    row = np.full((1, 6), np.nan)
+    row[0, unseen] = 1.0
+    with pytest.raises(ValueError, match=r"rows \[0\] have observed values only in columns no member sees.*"
+                                         r"max_features=1.0"):
+        det.score_samples(row)
