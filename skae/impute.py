@@ -297,7 +297,7 @@ class AutoEncoderImputer(TransformerMixin, BaseEstimator):
         for model in self.estimators_:
             fitted = model.model_
             means = fitted.decode(fitted.sampler("mixture").draw(n, rng, None), None)
-            draws.append(fitted.likelihood.draw(means, rng, model._sigma(), fitted.scaler.scale))
+            draws.append(fitted.draw(means, rng, model._sigma()))  # sample(draw=True)'s draws: in range, correlated
         return self._one_model_per_row(draws, rng)
 
     def _one_model_per_row(self, draws: list[np.ndarray], rng):
