@@ -11,6 +11,7 @@ simple way (:class:`FillCheck`).  The check costs no extra training.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -273,6 +274,17 @@ class FillCheck:
         for j, value, pool, counts in state["fills"]:
             if not 0 <= int(j) < n_columns or len(pool) != len(counts) or not len(pool):
                 raise ValueError("the imputer's simple fills are out of range.")
+            # a fill goes into the imputer's output as it is: a plain, finite value, never a structure
+            if not all(_fill_value(v) for v in [value, *pool]) \
+                    or not all(isinstance(c, int) and not isinstance(c, bool) and c > 0 for c in counts):
+                raise ValueError("the imputer's simple fills are not plain values with positive counts.")
             fills[int(j)] = (value, list(pool), [int(c) for c in counts])
         return cls(table.astype({"model_error": np.float64, "simple_error": np.float64, "n_checked": np.int64}),
                      fills)
+
+
+def _fill_value(value) -> bool:
+    """A value a model file may hold as a simple fill: text, a boolean, or a finite number."""
+    if isinstance(value, (str, bool)):
+        return True
+    return isinstance(value, (int, float)) and math.isfinite(value)

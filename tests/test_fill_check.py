@@ -170,3 +170,17 @@ def test_a_fit_with_the_check_repeats_with_its_random_state():
     fit_quietly(first, X), fit_quietly(second, X)
     pd.testing.assert_frame_equal(first.fill_check_, second.fill_check_)
     pd.testing.assert_frame_equal(first.transform(X), second.transform(X))
+
+
+@pytest.mark.parametrize("fills", [
+    [[3, {"rm": "-rf"}, [0.25], [1]]],  # a structure where a value goes
+    [[3, 0.25, [0.25, float("nan")], [3, 1]]],  # a missing value among the draws
+    [[3, 0.25, [0.25, 1.0], [3, 0]]],  # a value that can never be drawn
+    [[3, 0.25, [0.25], [True]]],  # a count that is not a number of rows
+], ids=["structure", "nan", "zero count", "bool count"])
+def test_a_model_file_with_malformed_simple_fills_is_refused(off_on_noise, fills):
+    X, _, _ = off_on_noise
+    state = AutoEncoderImputer(AutoEncoder(**{**FAST, "max_epochs": 2}), random_state=0).fit(X).get_fitted_state()
+    state["fill_check"]["fills"] = fills
+    with pytest.raises(ValueError, match="simple fills are not plain values with positive counts"):
+        AutoEncoderImputer.from_fitted_state(state)
