@@ -43,8 +43,8 @@ class Rollback(Callback):
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         self.snapshots_: list = []
-        # views of the module's tensors, gathered once per call: building a state dict every epoch
-        # cost more than copying it
+        # views of the module's tensors, gathered once per call (a fit updates them in place, as torch's
+        # optimizers do): building a state dict every epoch cost more than copying it
         self._module_state = net.module_.state_dict()
         self._take(net)  # before the first epoch of this call
 
@@ -76,7 +76,7 @@ class Rollback(Callback):
         # two snapshots, alternating buffers: copying into the same tensors costs a memory copy, where
         # copy.deepcopy cost several milliseconds of Python bookkeeping per epoch
         optimizer = net.optimizer_.state_dict()  # its tensors are the optimizer's own
-        live = [*self._module_views(net), *_tensors(optimizer["state"])]
+        live = [*self._module_state.values(), *_tensors(optimizer["state"])]
         key = tuple(id(t) for t in live)
         epoch = len(net.history)
         reuse = self.snapshots_[0] if len(self.snapshots_) == 2 else None
@@ -88,16 +88,9 @@ class Rollback(Callback):
                 for group in optimizer["param_groups"]]
         else:
             state = _copy_state(None if reuse is None else reuse[0],
-                                {"module": dict(self._module_views(net, named=True)), "optimizer": optimizer})
+                                {"module": self._module_state, "optimizer": optimizer})
             copies = [*state["module"].values(), *_tensors(state["optimizer"]["state"])]
         self.snapshots_ = [*self.snapshots_[-1:], (state, epoch, key, copies)]
-
-    def _module_views(self, net, named: bool = False):
-        """The module's state as views of its tensors (a fit updates them in place, as torch's optimizers do)."""
-        views = getattr(self, "_module_state", None)
-        if views is None:
-            views = self._module_state = net.module_.state_dict()
-        return views.items() if named else views.values()
 
     def __getstate__(self):
         return {k: v for k, v in vars(self).items() if k not in ("snapshots_", "_module_state")}
