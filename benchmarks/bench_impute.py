@@ -245,7 +245,7 @@ def skae_imputer(train, test, cats, seed):
 def variant(models: int, steps: int, batch: int, hidden: tuple, cosine: bool = False):
     """The default imputer with other settings: the rows of the table that chose the default.
 
-    Built as ``skae.impute._default_model`` builds its models (about ``steps``
+    Built as ``skae.impute._imputer._default_model`` builds its models (about ``steps``
     steps of ``batch`` rows, 20 to 400 epochs), so the row equal to the
     default gives the default's numbers.
     """
@@ -254,7 +254,7 @@ def variant(models: int, steps: int, batch: int, hidden: tuple, cosine: bool = F
         from torch.optim.lr_scheduler import CosineAnnealingLR
 
         from skae import AutoEncoder, AutoEncoderImputer
-        from skae.impute import default_epochs
+        from skae.impute._imputer import default_epochs
 
         epochs = default_epochs(len(train), steps, batch)
         p_min, p_max = hidden

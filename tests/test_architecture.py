@@ -1,4 +1,4 @@
-"""The code's shape: shared defaults written once, no import cycles, modules that stay small."""
+"""The code's shape: shared defaults written once, layers that import downward, folders and modules that stay small."""
 
 import ast
 import dataclasses
@@ -8,7 +8,7 @@ import pathlib
 import pytest
 
 from skae import VAE, AutoEncoder, ConditionalVAE
-from skae._params import DEFAULTS, FAMILY_DEFAULTS, SHARED_CONSTRAINTS
+from skae.training._params import DEFAULTS, FAMILY_DEFAULTS, SHARED_CONSTRAINTS
 
 PACKAGE = pathlib.Path(__file__).parent.parent / "skae"
 
@@ -31,48 +31,33 @@ def test_vae_family_shares_its_own_defaults():
         assert vae[name].default == cvae[name].default, name
 
 
-def _module_imports():
-    """skae module -> skae modules it imports at module level (not inside functions)."""
-    graph = {}
-    for path in PACKAGE.rglob("*.py"):
-        rel = path.relative_to(PACKAGE.parent).with_suffix("")
-        name = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
-        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
-        deps = set()
-        for node in ast.parse(path.read_text()).body:
-            if isinstance(node, ast.ImportFrom):
-                if node.level:
-                    base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                    target = f"{base}.{node.module}" if node.module else base
-                else:
-                    target = node.module or ""
-                if target.startswith("skae"):
-                    deps.add(target)
-                    deps.update(f"{target}.{a.name}" for a in node.names)
-            elif isinstance(node, ast.Import):
-                deps.update(a.name for a in node.names if a.name.startswith("skae"))
-        graph[name] = deps
-    return {k: {d for d in v if d in graph and d != k} for k, v in graph.items()}
+def test_import_contracts_hold():
+    """The layers and acyclic-siblings contracts of pyproject.toml, imports inside functions included."""
+    from importlinter import configuration
+    from importlinter.application.use_cases import lint_imports
+
+    configuration.configure()
+    config = str(PACKAGE.parent / "pyproject.toml")
+    assert lint_imports(config_filename=config, cache_dir=None, no_logo=True), "a contract is broken (printed above)"
 
 
-def test_no_import_cycles_inside_the_package():
-    graph = _module_imports()
-    state = {}
+def test_the_layers_contract_names_every_subpackage():
+    import tomllib
 
-    def visit(node, stack):
-        state[node] = "open"
-        for dep in graph[node]:
-            if dep == "skae":  # submodules may import the package's public names lazily
-                continue
-            if state.get(dep) == "open":
-                pytest.fail(f"import cycle: {' -> '.join(stack + [node, dep])}")
-            if dep not in state:
-                visit(dep, stack + [node])
-        state[node] = "done"
+    config = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["importlinter"]
+    layers = next(c for c in config["contracts"] if c["type"] == "layers")["layers"]
+    named = {name.strip() for layer in layers for name in layer.split("|")}
+    subpackages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    assert subpackages <= named, f"subpackages outside the layers contract: {sorted(subpackages - named)}"
 
-    for module in graph:
-        if module not in state:
-            visit(module, [])
+
+def test_folders_stay_small_enough_to_read():
+    top = [p for p in PACKAGE.iterdir() if p.name != "__pycache__"]
+    assert len(top) <= 12, f"skae/ holds {len(top)} entries (limit 12): {sorted(p.name for p in top)}"
+    for folder in [PACKAGE, *(p for p in PACKAGE.rglob("*") if (p / "__init__.py").exists())]:
+        modules = [p for p in folder.glob("*.py") if p.name != "__init__.py"]
+        assert len(modules) <= 12, f"{folder.relative_to(PACKAGE.parent)} holds {len(modules)} modules (limit 12)"
+        assert (folder / "__init__.py").read_text().lstrip().startswith('"""'), f"{folder.name} has no docstring"
 
 
 def test_modules_and_classes_stay_small():

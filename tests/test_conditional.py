@@ -11,8 +11,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from skae import ConditionalVAE
-from skae._elbo import kl_term, posterior_params, prior_params
 from skae.losses import normal_log_density
+from skae.model._elbo import kl_term, posterior_params, prior_params
 from skae.testing import check_conditioner
 
 METHODS = ["concat", "embedding", "film", "cross_attention"]

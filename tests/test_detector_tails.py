@@ -5,7 +5,7 @@ import pytest
 
 import skae
 from skae import AutoEncoder, AutoEncoderOutlierDetector
-from skae._tails import ColumnTails
+from skae.detection._tails import ColumnTails
 
 FAST = dict(random_state=0)
 

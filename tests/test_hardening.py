@@ -347,15 +347,15 @@ def test_a_plugin_that_exits_at_import_is_contained(tmp_path, monkeypatch):
 
     ep = importlib.metadata.EntryPoint(name="exits", value="skae_exits_at_import", group="skae")
     ep = types.SimpleNamespace(name=ep.name, load=ep.load, dist=types.SimpleNamespace(name="skae-exits-dist"))
-    monkeypatch.setattr(plugins.importlib.metadata, "entry_points", lambda group: [ep])
+    monkeypatch.setattr(plugins._manager.importlib.metadata, "entry_points", lambda group: [ep])
     with warnings.catch_warnings():  # building the manager loads the patched entry point too: checked below
         warnings.simplefilter("ignore", PluginWarning)
         pm = plugins.get_plugin_manager()
     with pytest.warns(PluginWarning, match="skae-exits-dist.*SystemExit"):
-        plugins._load_entry_points(pm)
+        plugins._manager._load_entry_points(pm)
     monkeypatch.setenv("SKAE_PLUGINS", "exits,no_such_plugin")
     with pytest.warns(PluginWarning) as caught:  # the unknown name, and the allowed plugin failing again
-        plugins._load_entry_points(pm)
+        plugins._manager._load_entry_points(pm)
     messages = [str(w.message) for w in caught]
     assert any("SKAE_PLUGINS names ['no_such_plugin']" in m for m in messages)
     assert any("skae-exits-dist" in m and "SystemExit" in m for m in messages)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from skae import VAE, AutoEncoder, AutoEncoderOutlierDetector, ConditionalVAE
-from skae._inference import LANES, lane_plan
+from skae.model._chunks import LANES, lane_plan
 
 rng = np.random.RandomState(0)
 

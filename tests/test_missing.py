@@ -12,9 +12,9 @@ from sklearn.pipeline import make_pipeline
 
 import skae
 from skae import VAE, AutoEncoder, AutoEncoderImputer, AutoEncoderOutlierDetector, ConditionalVAE
-from skae._scaling import column_stats
 from skae.cli import main
 from skae.likelihoods import CrossEntropy, SquaredError, likelihood_for
+from skae.tables._scaling import column_stats
 from skae.tabular import ColumnLayout
 
 FAST = dict(latent_dim=2, hidden_dims=(16,), max_epochs=3, random_state=0)

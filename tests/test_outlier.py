@@ -138,7 +138,7 @@ def test_defaults_train_on_standardized_data_with_values_at_50_to_100_sigma():
 def test_the_batched_ensemble_equals_its_members_trained_one_by_one():
     import torch
 
-    from skae._ensemble import EnsembleModule, MemberShapes, Terms, train_ensemble
+    from skae.detection._ensemble import EnsembleModule, MemberShapes, Terms, train_ensemble
     from skae.likelihoods import SquaredError
 
     rng = np.random.RandomState(0)

@@ -102,10 +102,10 @@ def test_broken_entry_point_warns_with_distribution_and_skae_still_works(monkeyp
     dist = types.SimpleNamespace(name="skae-broken-dist")
     ep = importlib.metadata.EntryPoint(name="broken", value="skae_no_such_module_xyz", group="skae")
     ep = types.SimpleNamespace(name=ep.name, load=ep.load, dist=dist)
-    monkeypatch.setattr(plugins.importlib.metadata, "entry_points", lambda group: [ep])
+    monkeypatch.setattr(plugins._manager.importlib.metadata, "entry_points", lambda group: [ep])
     pm = plugins.get_plugin_manager()
     with pytest.warns(PluginWarning, match="skae-broken-dist"):
-        plugins._load_entry_points(pm)
+        plugins._manager._load_entry_points(pm)
     assert "l2" in plugins.available("regularizer")
 
 

@@ -39,21 +39,21 @@ def on_disk(tmp_path):
 
 
 def test_memmap_fit_streams_blocks_and_matches_in_memory_inference(on_disk, monkeypatch):
-    import skae._training_data
-    import skae.data
+    import skae.tables._datasets
+    import skae.tables._input
 
     mm, X = on_disk
-    monkeypatch.setattr(skae.data, "BLOCK_ROWS", 500)
-    monkeypatch.setattr(skae._training_data, "BLOCK_ROWS", 500)
+    monkeypatch.setattr(skae.tables._input, "BLOCK_ROWS", 500)
+    monkeypatch.setattr(skae.tables._datasets, "BLOCK_ROWS", 500)
     reads = []
-    original = skae._training_data.read_rows
+    original = skae.tables._datasets.read_rows
 
     def spy(array, start, stop):
         reads.append(min(stop, len(array)) - start)
         return original(array, start, stop)
 
-    monkeypatch.setattr(skae.data, "read_rows", spy)
-    monkeypatch.setattr(skae._training_data, "read_rows", spy)
+    monkeypatch.setattr(skae.tables._input, "read_rows", spy)
+    monkeypatch.setattr(skae.tables._datasets, "read_rows", spy)
     ae = AutoEncoder(latent_dim=2, max_epochs=4, corruption="salt_and_pepper", early_stopping=True, refit=False,
                      random_state=0).fit(mm)
     assert max(reads) <= 500  # never more than a block in memory

@@ -37,7 +37,7 @@ def test_sampled_columns_take_only_values_the_data_take(table, make):
 
 
 def test_values_on_a_decimal_grid_are_the_doubles_of_their_decimals():
-    from skae._column_values import Support
+    from skae.tables._values import Support
 
     ages = np.round(np.random.RandomState(0).uniform(2, 6.2, 600), 1)  # ages in decades: 43 values on a 0.1 grid
     support = Support.fit(ages)

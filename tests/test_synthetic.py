@@ -115,7 +115,7 @@ def test_drawn_rows_keep_the_correlation_of_what_the_code_does_not_explain(make)
 
 
 def test_error_correlation_is_a_positive_definite_correlation_with_holes_and_constant_slots():
-    from skae._residuals import error_correlation
+    from skae.model._residuals import error_correlation
 
     rng = np.random.RandomState(0)
     shared = rng.normal(size=500)

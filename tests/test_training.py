@@ -120,7 +120,7 @@ def test_ctrl_c_inside_an_epoch_restores_the_weights_and_optimizer_state_of_the_
 def test_auto_epochs_budget_a_mixed_tables_training_in_steps():
     import pandas as pd
 
-    from skae._build import resolved_epochs
+    from skae.training._build import resolved_epochs
 
     rng = np.random.RandomState(0)
     table = pd.DataFrame({"x": rng.normal(size=2000), "kind": rng.choice(list("abc"), 2000)})

@@ -66,7 +66,7 @@ def quiet_fit(estimator, X):
 def training_rows(request, monkeypatch):
     """Both ways a table's training rows are held: a small one expanded once, a large one packed."""
     if request.param == "expanded per batch":
-        monkeypatch.setattr("skae._training_data.DENSE_VALUES", 0)
+        monkeypatch.setattr("skae.tables._datasets.DENSE_VALUES", 0)
     return request.param
 
 
