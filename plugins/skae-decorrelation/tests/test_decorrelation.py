@@ -25,8 +25,9 @@ def test_passes_the_plugin_contract_checks():
 
 
 def test_penalty_against_numpy():
-    from skae.regularizers import PenaltyContext
     from skae_decorrelation import Decorrelation
+
+    from skae.regularizers import PenaltyContext
 
     z = torch.randn(50, 4, generator=torch.Generator().manual_seed(0))
     cov = np.cov(z.numpy(), rowvar=False)
