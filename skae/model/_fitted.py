@@ -20,6 +20,7 @@ import torch
 from skorch.history import History
 from torch import nn
 
+from ..plugins.regularizers import rewrite_codes
 from ..plugins.spec import ModelSpec
 from ..tables._layout import ColumnLayout
 from ..tables._scaling import Scaler
@@ -209,7 +210,7 @@ class FittedModel:
 
     def _codes(self, module, x, c):
         codes = posterior_params(module, x, c)[0] if self.spec.variational else module.encode(x, c)
-        return self.objective.transform_codes(codes, training=False)
+        return rewrite_codes(self.objective.regularizers, codes, training=False)
 
     def codes(self, module, x, c):
         """The codes ``transform`` returns: the encoder output (posterior mean for VAEs), after regularizers."""

@@ -19,7 +19,7 @@ from torch import nn
 
 from ..model._elbo import elbo_terms, kl_term, posterior_params
 from ..model.likelihoods import Likelihood
-from ..plugins.regularizers import PenaltyContext
+from ..plugins.regularizers import PenaltyContext, rewrite_codes
 
 __all__ = ["Objective", "ReconstructionObjective", "VAEObjective", "observed"]
 
@@ -61,9 +61,7 @@ class Objective(nn.Module):
 
     def transform_codes(self, codes, training):
         """The codes after the regularizers' rewrites (top-k), as the decoder and ``transform`` see them."""
-        for reg in self.regularizers:
-            codes = reg.transform_codes(codes, training)
-        return codes
+        return rewrite_codes(self.regularizers, codes, training)
 
     def data_term(self, module, x_in, x, c, mask, training):
         """The batch-mean data loss and the codes penalties look at."""

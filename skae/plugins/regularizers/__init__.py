@@ -77,3 +77,10 @@ class Regularizer:
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
         return f"{type(self).__name__}({params})"
+
+
+def rewrite_codes(regularizers, codes: torch.Tensor, training: bool) -> torch.Tensor:
+    """``codes`` after each regularizer's :meth:`~Regularizer.transform_codes`, in order (training and inference)."""
+    for reg in regularizers:
+        codes = reg.transform_codes(codes, training)
+    return codes
