@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sklearn.utils._param_validation import StrOptions
 
+from ..model.likelihoods import likelihood_names
 from ..training._objectives import ReconstructionObjective
 from ..training._params import DEFAULTS as D
 from ..training._params import FAMILY_DEFAULTS, store_init_params
@@ -99,7 +100,7 @@ class AutoEncoder(BaseAutoEncoder):
 
     _parameter_constraints = {
         **BaseAutoEncoder._parameter_constraints,
-        "loss": [StrOptions({"mse", "bce"})],
+        "loss": [StrOptions(likelihood_names("loss"))],
         "latent_activation": [StrOptions({"sigmoid", "tanh", "relu"}), None],
     }
 

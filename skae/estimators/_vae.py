@@ -11,6 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..model._elbo import elbo_terms, iwae, kl_term, posterior_params, row_noise
+from ..model.likelihoods import LIKELIHOODS, likelihood_names
 from ..training._objectives import VAEObjective, observed
 from ..training._params import DEFAULTS as D
 from ..training._params import store_init_params
@@ -71,7 +72,7 @@ class VAE(BaseAutoEncoder):
 
     _parameter_constraints = {
         **BaseAutoEncoder._parameter_constraints,
-        "likelihood": [StrOptions({"gaussian", "bernoulli"})],
+        "likelihood": [StrOptions(likelihood_names("likelihood"))],
         "sigma0": [Interval(numbers.Real, 0, None, closed="neither")],
         "learn_sigma0": ["boolean", StrOptions({"per_feature"})],
         "beta": [Interval(numbers.Real, 0, None, closed="left")],
@@ -124,7 +125,7 @@ class VAE(BaseAutoEncoder):
                             latent_dim=int(self.latent_dim))
 
     def _module_options(self, spec):
-        if self.likelihood == "bernoulli":
+        if not LIKELIHOODS[spec.likelihood].make.learned_scale:
             return {}
         return {"log_sigma0": math.log(self.sigma0), "learn_sigma0": self.learn_sigma0, "n_features": spec.n_features}
 

@@ -59,10 +59,10 @@ def summarise_training_rows(model: Any, pieces: Iterable) -> TrainingSummary:
             if correlated is not None:
                 numeric_errors.append(errors[:, correlated])
             if not variational:
-                squares.add(np.square(errors, out=errors))
+                squares.add(model.likelihood.residual_terms(errors))
     return TrainingSummary(
         np.concatenate(codes), None if conditions[0] is None else np.concatenate(conditions),
-        None if variational else np.sqrt(np.nan_to_num(squares.mean())),
+        None if variational else model.likelihood.residual_scale(np.nan_to_num(squares.mean())),
         None if correlated is None else error_correlation(np.concatenate(numeric_errors)),
     )
 

@@ -15,6 +15,12 @@ model's :class:`Likelihood`; nothing else branches on the kind.
   Gaussian for numbers, softmax cross-entropy for categories, binary
   cross-entropy for booleans.
 
+The names an estimator's ``loss`` or ``likelihood`` accepts are one table,
+:data:`LIKELIHOODS`: its parameter constraints and :func:`likelihood_for` read
+it, and each likelihood says itself whether it needs data in [0, 1], whether a
+VAE learns a scale for it, what spread its draws use and whether a table's
+numeric columns can use it.
+
 A *term* is what one error value is reported for: a feature of a numeric array,
 an original column of a table.  Every method takes the target ``x`` (scaled
 units, one-hot and 0/1 slots for tables) and the decoder's raw output ``out``.
@@ -27,6 +33,7 @@ the arithmetic is exactly that of a complete-data model.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -39,11 +46,14 @@ __all__ = [
     "BOOLEAN",
     "CATEGORICAL",
     "NUMERIC",
+    "LIKELIHOODS",
     "CrossEntropy",
     "Likelihood",
+    "LikelihoodKind",
     "MixedColumns",
     "SquaredError",
     "likelihood_for",
+    "likelihood_names",
 ]
 
 
@@ -59,10 +69,16 @@ class Likelihood:
         The estimator parameter value it stands for ("mse", "bce", "gaussian", "bernoulli").
     unit_interval : bool
         The model needs data in [0, 1] after scaling (its output is a probability).
+    learned_scale : bool
+        A VAE's decoder learns a scale σ0 for it (a Gaussian's); a Bernoulli has none.
     """
 
     name = ""
     unit_interval = False
+    learned_scale = False
+
+    def __init__(self, name: str = ""):
+        self.name = name
 
     def terms(self, x: torch.Tensor, out: torch.Tensor, in_range: bool = False) -> torch.Tensor:
         """Error per term, shape (..., n_terms), in scaled units (squared error or nats).
@@ -122,12 +138,26 @@ class Likelihood:
         """Draws from p(x | z) given decoded ``means`` in X's units; ``sigma`` is σ0 in scaled units."""
         raise NotImplementedError
 
+    def residual_terms(self, errors: np.ndarray) -> np.ndarray:
+        """What a fit averages, per feature, of its training rows' errors ``x - mean`` (scaled units), in place.
+
+        With :meth:`residual_scale` it gives the spread an autoencoder's draws use
+        as ``sigma`` in :meth:`draw`: here a Gaussian's, the root mean square.
+        """
+        return np.square(errors, out=errors)
+
+    def residual_scale(self, mean_terms: np.ndarray) -> np.ndarray:
+        """The per-feature draw scale from the mean of :meth:`residual_terms`."""
+        return np.sqrt(mean_terms)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
 
 
 class SquaredError(Likelihood):
     """Squared error (autoencoders) / Gaussian N(x | out, σ0²) with a learned scale (VAEs)."""
+
+    learned_scale = True
 
     def __init__(self, name: str = "mse"):
         self.name = name
@@ -197,7 +227,13 @@ class MixedColumns(Likelihood):
     what the least likely category would.
     """
 
+    learned_scale = True  # the numeric columns' Gaussian, in a VAE
+
     def __init__(self, kinds: list[str], slots: list[tuple[int, int]], name: str = "mse"):
+        if name not in LIKELIHOODS or not LIKELIHOODS[name].tables:
+            # its numeric columns would otherwise train as squared error under another likelihood's name
+            tabular = sorted(n for n, kind in LIKELIHOODS.items() if kind.tables)
+            raise ValueError(f"a table's numeric columns cannot use the likelihood {name!r}; one of {tabular} can.")
         self.name = name
         self.kinds, self.slots = list(kinds), [tuple(s) for s in slots]
         sizes = [stop - start for start, stop in self.slots]
@@ -325,6 +361,46 @@ class MixedColumns(Likelihood):
         return means + noise
 
 
+@dataclass(frozen=True)
+class LikelihoodKind:
+    """One value of an estimator's ``loss`` (autoencoders) or ``likelihood`` (VAEs) parameter.
+
+    Attributes
+    ----------
+    name : str
+        The parameter value.
+    parameter : {"loss", "likelihood"}
+        Which family's parameter takes it.
+    make : type
+        The :class:`Likelihood` for an array (or a table of numbers only), built with ``make(name)``.
+    tables : bool
+        Whether a table with categorical or boolean columns can use it for its numeric columns
+        (:class:`MixedColumns` models them with squared error / a Gaussian only).
+    """
+
+    name: str
+    parameter: str
+    make: type[Likelihood]
+    tables: bool
+
+
+#: every likelihood an estimator parameter may name: the one list its constraints and ``likelihood_for`` read
+LIKELIHOODS = {
+    kind.name: kind
+    for kind in (
+        LikelihoodKind("mse", "loss", SquaredError, tables=True),
+        LikelihoodKind("bce", "loss", CrossEntropy, tables=False),
+        LikelihoodKind("gaussian", "likelihood", SquaredError, tables=True),
+        LikelihoodKind("bernoulli", "likelihood", CrossEntropy, tables=False),
+    )
+}
+
+
+def likelihood_names(parameter: str) -> set[str]:
+    """The values the ``loss`` or the ``likelihood`` parameter accepts."""
+    return {name for name, kind in LIKELIHOODS.items() if kind.parameter == parameter}
+
+
 def likelihood_for(name: str, layout=None) -> Likelihood:
     """The likelihood object for an estimator's ``loss`` / ``likelihood`` and its data.
 
@@ -336,15 +412,16 @@ def likelihood_for(name: str, layout=None) -> Likelihood:
         only is modelled as an array is (its layout only names, types and
         bounds what comes back).
     """
-    if name not in ("mse", "bce", "gaussian", "bernoulli"):
-        raise ValueError(f"Unknown likelihood {name!r}; expected 'mse', 'bce', 'gaussian' or 'bernoulli'.")
-    unit_interval = name in ("bce", "bernoulli")
+    if name not in LIKELIHOODS:
+        raise ValueError(f"Unknown likelihood {name!r}; expected one of {sorted(LIKELIHOODS)}.")
+    kind = LIKELIHOODS[name]
     if layout is not None and not layout.all_numeric:
-        if unit_interval:
+        if not kind.tables:
+            what = "models data in [0, 1]" if kind.make.unit_interval else "has no term for a table's numeric columns"
             raise ValueError(
-                f"{name!r} models data in [0, 1]; X has categorical or boolean columns, which skae models with "
+                f"{name!r} {what}; X has categorical or boolean columns, which skae models with "
                 "their own likelihoods beside squared error / a Gaussian for the numeric columns. Use the default "
                 "loss / likelihood."
             )
         return MixedColumns(layout.model_kinds, layout.slots, name)
-    return CrossEntropy(name) if unit_interval else SquaredError(name)
+    return kind.make(name)
