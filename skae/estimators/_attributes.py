@@ -18,6 +18,7 @@ from ..model._fitted import FittedModel
 from ..plugins.spec import ModelSpec
 from ..tables._layout import ColumnLayout
 from ..tables._scaling import Scaler
+from ..training._build import ModelBuilder
 
 __all__ = ["FittedAttributes"]
 
@@ -142,7 +143,7 @@ class FittedAttributes:
         """
         estimator: Any = cls(**state["params"])
         estimator._validate_params()
-        model = FittedModel.from_state(state, estimator, estimator.get_params(deep=False), device,
+        model = FittedModel.from_state(state, ModelBuilder(estimator), estimator.get_params(deep=False), device,
                                        conditional=cls._conditional)
         estimator.n_features_in_, names = model.check_input(state["n_features_in"], state["feature_names_in"])
         if names is not None:

@@ -11,7 +11,7 @@ The work is done by small collaborators, each in its own module:
 * :mod:`skae.estimators._generation` — ``sample`` and ``interpolate``.
 
 Variants override a few small points (:class:`skae.training._build.ModelBuilding`:
-``_likelihood_name``, ``_make_objective``, ``_module_options``, ``_build_module``)
+``_likelihood_name``, ``_make_objective``, ``_module_options``, ``_extend_module``)
 and, for conditional models, ``_fit_conditions``.
 """
 
@@ -30,7 +30,7 @@ from ..model._device import resolve_device, seeded, to_device
 from ..model._fitted import FittedModel
 from ..tables._input import Rows, fit_image_shape, validate_rows
 from ..tables._scaling import Scaler
-from ..training._build import ModelBuilding, mixed_table, resolved_epochs
+from ..training._build import ModelBuilder, ModelBuilding, mixed_table, resolved_epochs
 from ..training._callbacks import kept_after_divergence
 from ..training._objectives import observed
 from ..training._params import (
@@ -115,10 +115,11 @@ class BaseAutoEncoder(ModelBuilding, RoutedParamsMixin, GenerativeMixin, Transfo
         rows = validate_rows(self, X, reset=True, image_shape=image_shape, quantile=quantile)
         device = resolve_device(self.device) if self.accelerator is None else str(self.accelerator.device)
         conditions, encoded = self._fit_conditions(y, rows.n_samples)
-        spec = self._model_spec(rows.n_features, image_shape, 0 if conditions is None else conditions.n_features_out,
-                                layout=rows.layout)
-        likelihood = self._likelihood(rows.layout)
-        built = self._build_plugins(spec)  # parameter errors before reading a large X
+        builder = ModelBuilder(self)
+        spec = builder.spec(rows.n_features, image_shape, 0 if conditions is None else conditions.n_features_out,
+                            layout=rows.layout)
+        likelihood = builder.likelihood(rows.layout)
+        built = builder.plugins(spec)  # parameter errors before reading a large X
         stats = rows.stats()  # also tells whether a memmap has missing entries
         spec = replace(spec, missing_values=bool(rows.missing) or bool(built[1] is not None and built[1].missing))
         names = rows.layout.slot_names if rows.layout else getattr(self, "feature_names_in_", None)
@@ -132,7 +133,7 @@ class BaseAutoEncoder(ModelBuilding, RoutedParamsMixin, GenerativeMixin, Transfo
         )
         with seeded(model.seed, device):
             data = rows.training_data(scaler, device, to_device(encoded, device))
-            model.net = self._build_net(model, device, built)
+            model.net = builder.net(model, device, built)
             model.objective.missing = spec.missing_values  # rows with holes, or a corruption that makes them
             corruption = model.objective.corruption
             if corruption is not None:

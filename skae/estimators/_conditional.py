@@ -159,8 +159,7 @@ class ConditionalVAE(VAE):
     def _conditioner(self, spec):
         return plugins.build("conditioner", self.conditioning, self._routed("conditioning"), spec, "conditioning__")
 
-    def _build_module(self, spec):
-        module = super()._build_module(spec)
+    def _extend_module(self, module, spec):
         if self.conditional_prior:
             cond = spec.cond_features
             module.prior = ConditionedMLP(

@@ -41,16 +41,16 @@ FILL_ROUNDS = 3
 
 
 class ModelBuilder(Protocol):
-    """What rebuilds a model from a file: the estimator whose parameters the model was fitted with."""
+    """What rebuilds a model from a file as ``fit`` built it (:class:`skae.training._build.ModelBuilder`)."""
 
-    def _model_spec(self, n_features: int, image_shape: tuple[int, ...] | None, cond_features: int,
-                    missing_values: bool = False, layout: ColumnLayout | None = None) -> ModelSpec: ...
+    def spec(self, n_features: int, image_shape: tuple[int, ...] | None, cond_features: int,
+             missing_values: bool = False, layout: ColumnLayout | None = None) -> ModelSpec: ...
 
-    def _likelihood(self, layout: ColumnLayout | None) -> Likelihood: ...
+    def likelihood(self, layout: ColumnLayout | None) -> Likelihood: ...
 
-    def _build_net(self, model: FittedModel, device: str, built_plugins=None) -> Any: ...
+    def net(self, model: FittedModel, device: str, built_plugins=None) -> Any: ...
 
-    def _build_module(self, spec: ModelSpec) -> nn.Module: ...
+    def module(self, spec: ModelSpec) -> nn.Module: ...
 
 
 @dataclass(eq=False)
@@ -334,9 +334,9 @@ class FittedModel:
                    device: str | None = None, *, conditional: bool = False) -> FittedModel:
         """Rebuild a fitted model from :meth:`to_state`'s output.
 
-        ``builder`` is an estimator with the parameters ``params`` the model was
-        fitted with; it builds the spec, the likelihood and the net the way
-        ``fit`` does, and the file's tensors are then loaded into them.
+        ``builder`` builds, from an estimator with the parameters ``params`` the
+        model was fitted with, the spec, the likelihood and the net the way
+        ``fit`` does; the file's tensors are then loaded into them.
 
         Raises
         ------
@@ -363,10 +363,10 @@ def _from_state(cls, state: dict[str, Any], builder: ModelBuilder, params: dict[
     if set(overrides) - {"early_stopping", "max_epochs"}:
         raise ValueError(f"unexpected net settings {sorted(overrides)}.")
     refit_epochs = None if not overrides else _int(overrides["max_epochs"], "max_epochs")
-    spec = builder._model_spec(len(mean), image_shape, 0 if conditions is None else conditions.n_features_out,
-                               bool(state.get("missing_input", False)), layout)
+    spec = builder.spec(len(mean), image_shape, 0 if conditions is None else conditions.n_features_out,
+                        bool(state.get("missing_input", False)), layout)
     model = cls(
-        params=dict(params), spec=spec, scaler=Scaler(mean, scale, low, high), likelihood=builder._likelihood(layout),
+        params=dict(params), spec=spec, scaler=Scaler(mean, scale, low, high), likelihood=builder.likelihood(layout),
         seed=_int(state["seed"], "seed"), n_train=_int(state["n_train"], "n_train"), layout=layout,
         image_shape=image_shape, conditions=conditions, refit_epochs=refit_epochs,
     )
@@ -380,7 +380,7 @@ def _from_state(cls, state: dict[str, Any], builder: ModelBuilder, params: dict[
     target = resolve_device(str(target))
     _check_weights(builder, spec, state["module"])  # before anything the file declares is allocated
     with seeded(model.seed, target):  # weights are initialised, then overwritten: leave the user's RNG alone
-        model.net = builder._build_net(model, target)
+        model.net = builder.net(model, target)
     model.objective.missing = bool(state.get("missing", False))
     model.module.load_state_dict(state["module"])
     model.objective.load_state_dict(state["objective"])
@@ -418,7 +418,7 @@ def _check_weights(builder, spec: ModelSpec, weights) -> None:
     if not isinstance(weights, dict) or not all(isinstance(v, torch.Tensor) for v in weights.values()):
         raise ValueError("the module's weights are not a dict of tensors.")
     with torch.device("meta"):
-        probe = builder._build_module(spec)
+        probe = builder.module(spec)
     expected = {k: tuple(v.shape) for k, v in probe.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in weights.items()}
     if expected != found:

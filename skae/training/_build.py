@@ -30,7 +30,7 @@ from ._params import NET_PREFIXES, OPTIMIZERS, check_hidden_dims, regularizer_na
 if TYPE_CHECKING:
     from ..model._fitted import FittedModel
 
-__all__ = ["ModelBuilding", "build_module", "build_net", "build_plugins", "early_stopping_applies", "mixed_table",
+__all__ = ["ModelBuilder", "ModelBuilding", "build_module", "build_net", "build_plugins", "early_stopping_applies", "mixed_table",
            "resolved_epochs"]
 
 _ITERATOR_PARAMS = ("batch_size", "shuffle")
@@ -205,8 +205,8 @@ class ModelBuilding:
     """How an estimator's parameters become what trains; ``fit`` and model files share it.
 
     The variant override points are here: ``_likelihood_name``, ``_make_objective``,
-    ``_module_options``, ``_conditioner`` and ``_build_module``.  An estimator is
-    the builder :meth:`skae.model._fitted.FittedModel.from_state` calls.
+    ``_module_options``, ``_conditioner`` and ``_extend_module``; :class:`ModelBuilder`
+    builds from them.
     """
 
     #: encoder outputs per latent unit (2 for mean and log-variance)
@@ -234,49 +234,72 @@ class ModelBuilding:
         """The conditioning plugin of conditional models; ``None`` otherwise."""
         return None
 
-    # -- building (fit and model files share it) ------------------------------------------
+    def _extend_module(self, module: nn.Module, spec: ModelSpec) -> nn.Module:
+        """The built module, with what a variant adds (a conditional prior); as it is by default."""
+        return module
 
-    def _model_spec(self, n_features: int, image_shape: tuple[int, ...] | None, cond_features: int,
-                    missing_values: bool = False, layout: ColumnLayout | None = None) -> ModelSpec:
+
+class ModelBuilder:
+    """What builds a model from an estimator's parameters; ``fit`` and model files build through one.
+
+    The estimator gives its parameters and its variant's override points
+    (:class:`ModelBuilding`); :meth:`skae.model._fitted.FittedModel.from_state`
+    takes a builder, so a loaded model is built as the fitted one was.
+
+    Parameters
+    ----------
+    estimator : ModelBuilding
+        An estimator whose parameters are those the model is (to be) fitted with.
+    """
+
+    def __init__(self, estimator: ModelBuilding):
+        self.estimator = estimator
+
+    def spec(self, n_features: int, image_shape: tuple[int, ...] | None, cond_features: int,
+             missing_values: bool = False, layout: ColumnLayout | None = None) -> ModelSpec:
+        """What plugins may know of the model: sizes, likelihood, conditions, missing values, a table's slots."""
+        e = self.estimator
         return ModelSpec(
-            n_features=n_features, latent_dim=int(self.latent_dim), hidden_dims=check_hidden_dims(self.hidden_dims),
-            activation=self.activation, variational=self._encoder_outputs_per_latent == 2,
-            likelihood=self._likelihood_name(), latent_activation=getattr(self, "latent_activation", None),
+            n_features=n_features, latent_dim=int(e.latent_dim), hidden_dims=check_hidden_dims(e.hidden_dims),
+            activation=e.activation, variational=e._encoder_outputs_per_latent == 2,
+            likelihood=e._likelihood_name(), latent_activation=getattr(e, "latent_activation", None),
             cond_features=cond_features, image_shape=image_shape, missing_values=missing_values,
             column_slots=None if layout is None else tuple(layout.slots),
         )
 
-    def _likelihood(self, layout: ColumnLayout | None) -> Likelihood:
-        return likelihood_for(self._likelihood_name(), layout)
+    def likelihood(self, layout: ColumnLayout | None) -> Likelihood:
+        """The likelihood of the estimator's ``loss`` / ``likelihood`` for data with ``layout``."""
+        return likelihood_for(self.estimator._likelihood_name(), layout)
 
-    def _build_plugins(self, spec: ModelSpec) -> tuple[list, Any]:
+    def plugins(self, spec: ModelSpec) -> tuple[list, Any]:
         """The regularizers and the corruption, built and checked against ``spec``."""
-        return build_plugins(self.regularizers, self._routed("regularizers"), self.corruption,
-                             self._routed("corruption"), spec)
+        e = self.estimator
+        return build_plugins(e.regularizers, e._routed("regularizers"), e.corruption, e._routed("corruption"), spec)
 
-    def _build_net(self, model: FittedModel, device: str, built_plugins: tuple[list, Any] | None = None):
-        """Module, objective and net for ``model``; ``fit`` and model files share it.
-
-        Both call it while the estimator's parameters are those the model is fitted with.
-        """
-        regularizers, corruption = built_plugins or self._build_plugins(model.spec)
+    def net(self, model: FittedModel, device: str, built_plugins: tuple[list, Any] | None = None):
+        """Module, objective and net for ``model``, the plugins built unless given."""
+        e = self.estimator
+        regularizers, corruption = built_plugins or self.plugins(model.spec)
         params = dict(model.params)
         params["max_epochs"] = resolved_epochs(params, model.n_train, mixed_table(model.layout))
         if model.refit_epochs is not None:  # the net as the refit left it
             params.update(early_stopping=False, max_epochs=model.refit_epochs)
         return build_net(
-            params, {p: routed(model.params, p) for p in NET_PREFIXES}, module=self._build_module(model.spec),
-            objective=self._make_objective(model.likelihood, regularizers, corruption), n_samples=model.n_train,
+            params, {p: routed(model.params, p) for p in NET_PREFIXES}, module=self.module(model.spec),
+            objective=e._make_objective(model.likelihood, regularizers, corruption), n_samples=model.n_train,
             device=device,
         )
 
-    def _build_module(self, spec: ModelSpec) -> nn.Module:
-        return build_module(
-            self.architecture, self._routed("architecture"), spec,
-            encoder_outputs=spec.latent_dim * self._encoder_outputs_per_latent, conditioner=self._conditioner(spec),
-            options={**self._module_options(spec), "latent_activation": spec.latent_activation,
-                     "missing_fill": spec.n_features if spec.missing_values else 0, **self._routed("module")},
+    def module(self, spec: ModelSpec) -> nn.Module:
+        """The torch module for ``spec``, from the architecture plugin and the variant's options."""
+        e = self.estimator
+        module = build_module(
+            e.architecture, e._routed("architecture"), spec,
+            encoder_outputs=spec.latent_dim * e._encoder_outputs_per_latent, conditioner=e._conditioner(spec),
+            options={**e._module_options(spec), "latent_activation": spec.latent_activation,
+                     "missing_fill": spec.n_features if spec.missing_values else 0, **e._routed("module")},
         )
+        return e._extend_module(module, spec)
 
 
 def mixed_table(layout: ColumnLayout | None) -> bool:
