@@ -133,8 +133,7 @@ class BaseAutoEncoder(ModelBuilding, RoutedParamsMixin, GenerativeMixin, Transfo
         )
         with seeded(model.seed, device):
             data = rows.training_data(scaler, device, to_device(encoded, device))
-            model.net = builder.net(model, device, built)
-            model.objective.missing = spec.missing_values  # rows with holes, or a corruption that makes them
+            model.net = builder.net(model, device, built, missing=spec.missing_values)
             corruption = model.objective.corruption
             if corruption is not None:
                 zero = scaler.transform(np.zeros((1, rows.n_features)))[0]
@@ -148,8 +147,8 @@ class BaseAutoEncoder(ModelBuilding, RoutedParamsMixin, GenerativeMixin, Transfo
         model = self.model_
         rows = validate_rows(self, X, reset=False, image_shape=model.image_shape, layout=model.layout, training=True)
         model.scaler.check_range(rows.stats(), unit_interval=model.likelihood.unit_interval)  # before any update
-        if rows.missing:  # from now on the loss counts observed entries only
-            model.objective.missing = True
+        if rows.missing:
+            model.train_on_missing()
         conditions = to_device(self._conditions(y, len(rows)), model.device)
         data = rows.training_data(model.scaler, model.device, conditions)
         epochs = resolved_epochs(self.get_params(deep=False), len(rows), mixed_table(model.layout))

@@ -48,7 +48,7 @@ class ModelBuilder(Protocol):
 
     def likelihood(self, layout: ColumnLayout | None) -> Likelihood: ...
 
-    def net(self, model: FittedModel, device: str, built_plugins=None) -> Any: ...
+    def net(self, model: FittedModel, device: str, built_plugins=None, *, missing: bool = False) -> Any: ...
 
     def module(self, spec: ModelSpec) -> nn.Module: ...
 
@@ -132,6 +132,10 @@ class FittedModel:
         if self.net.device is None:
             return str(self.net.accelerator.device)
         return str(self.net.device)
+
+    def train_on_missing(self) -> None:
+        """From now on the loss counts observed entries only (``partial_fit`` was given rows with holes)."""
+        self.objective.missing = True
 
     def trained(self) -> None:
         """The weights changed: forget what was derived from the old ones (samplers, the float64 copy)."""
@@ -380,8 +384,7 @@ def _from_state(cls, state: dict[str, Any], builder: ModelBuilder, params: dict[
     target = resolve_device(str(target))
     _check_weights(builder, spec, state["module"])  # before anything the file declares is allocated
     with seeded(model.seed, target):  # weights are initialised, then overwritten: leave the user's RNG alone
-        model.net = builder.net(model, target)
-    model.objective.missing = bool(state.get("missing", False))
+        model.net = builder.net(model, target, missing=bool(state.get("missing", False)))
     model.module.load_state_dict(state["module"])
     model.objective.load_state_dict(state["objective"])
     model.module.to(target)

@@ -276,19 +276,23 @@ class ModelBuilder:
         e = self.estimator
         return build_plugins(e.regularizers, e._routed("regularizers"), e.corruption, e._routed("corruption"), spec)
 
-    def net(self, model: FittedModel, device: str, built_plugins: tuple[list, Any] | None = None):
-        """Module, objective and net for ``model``, the plugins built unless given."""
+    def net(self, model: FittedModel, device: str, built_plugins: tuple[list, Any] | None = None, *,
+            missing: bool = False):
+        """Module, objective and net for ``model``, the plugins built unless given.
+
+        ``missing``: the training rows have missing entries (or a corruption makes
+        them), so the loss counts the observed entries only.
+        """
         e = self.estimator
         regularizers, corruption = built_plugins or self.plugins(model.spec)
         params = dict(model.params)
         params["max_epochs"] = resolved_epochs(params, model.n_train, mixed_table(model.layout))
         if model.refit_epochs is not None:  # the net as the refit left it
             params.update(early_stopping=False, max_epochs=model.refit_epochs)
-        return build_net(
-            params, {p: routed(model.params, p) for p in NET_PREFIXES}, module=self.module(model.spec),
-            objective=e._make_objective(model.likelihood, regularizers, corruption), n_samples=model.n_train,
-            device=device,
-        )
+        objective = e._make_objective(model.likelihood, regularizers, corruption)
+        objective.missing = bool(missing)
+        return build_net(params, {p: routed(model.params, p) for p in NET_PREFIXES}, module=self.module(model.spec),
+                         objective=objective, n_samples=model.n_train, device=device)
 
     def module(self, spec: ModelSpec) -> nn.Module:
         """The torch module for ``spec``, from the architecture plugin and the variant's options."""
