@@ -43,6 +43,8 @@ extensions = [
     "skae_benchmarks",
 ]
 autosummary_generate = True
+# the class pages list public methods and attributes only, as scikit-learn's do (_templates/autosummary)
+templates_path = ["_templates"]
 autodoc_default_options = {"members": True, "inherited-members": True, "show-inheritance": False}
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
