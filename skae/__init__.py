@@ -16,9 +16,12 @@ it (the layers contract in ``pyproject.toml``, checked by import-linter)::
 
 The public modules keep their short names (``skae.tabular``, ``skae.likelihoods``,
 ``skae.hookspecs``, ``skae.regularizers``, ``skae.testing``, ...): importing one
-gives the module where its code lives (:data:`MODULE_NAMES`).  Modules of the
-flat layout of skae 0.1 resolve the same way, so pickles made before the move
-still load.
+gives the module where its code lives (:data:`MODULE_NAMES`), and so does
+``skae.<short name>`` as an attribute.  Modules of the flat layout of skae 0.1
+resolve the same way, so pickles made before the move still load; ``skae.impute``
+and ``skae.plugins`` are now the packages of those names, which give the old
+modules' public names.  Type checkers do not follow these names: they see the
+modules where the code lives (``skae.tables``, ``skae.plugins.regularizers``, ...).
 """
 
 from __future__ import annotations
@@ -72,6 +75,8 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
+    if name in MODULE_NAMES:  # skae.hookspecs without importing it first, as when the package imported it
+        return importlib.import_module(f"skae.{name}")
     raise AttributeError(f"module 'skae' has no attribute {name!r}")
 
 
@@ -139,6 +144,11 @@ _FORMER_NAMES = {
 }
 
 
+def _home(fullname: str) -> str:
+    short = fullname[len("skae.") :]
+    return f"skae.{MODULE_NAMES.get(short) or _FORMER_NAMES[short]}"
+
+
 class _ModuleNames(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Import ``skae.<short name>`` as the module its code lives in: the same module object, not a copy."""
 
@@ -149,16 +159,23 @@ class _ModuleNames(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return None
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> Any:
-        short = spec.name[len("skae.") :]
-        home = importlib.import_module(f"skae.{MODULE_NAMES.get(short) or _FORMER_NAMES[short]}")
+        home = importlib.import_module(_home(spec.name))
         spec.loader_state = home.__spec__
         return home
 
     def exec_module(self, module: Any) -> None:
-        module.__spec__ = module.__spec__.loader_state  # the import system set it to the short name's spec
+        # the import system set the home's __spec__ to the short name's, for the moment between the two calls
+        module.__spec__ = module.__spec__.loader_state
+
+    def get_code(self, fullname: str) -> Any:
+        """``python -m skae.cli``: run the home module as ``__main__`` (its own code, in its own package)."""
+        source = f"import runpy\nrunpy.run_module({_home(fullname)!r}, run_name='__main__', alter_sys=True)\n"
+        return compile(source, f"<{fullname}: {_home(fullname)}>", "exec")
 
 
 # first in line: a short name of a package's submodule (skae.regularizers.builtin) would otherwise be
 # found on the package's path and imported a second time, as a second module
-if not any(isinstance(finder, _ModuleNames) for finder in sys.meta_path):
+# (compared by name: importlib.reload(skae) defines the class again)
+if not any(type(finder).__qualname__ == "_ModuleNames" and type(finder).__module__ == __name__
+           for finder in sys.meta_path):
     sys.meta_path.insert(0, _ModuleNames())

@@ -82,3 +82,24 @@ def test_a_pickle_made_before_the_move_loads_and_encodes_the_same():
         model = pickle.loads((DATA / "autoencoder_flat_layout.pkl").read_bytes())
     assert type(model) is skae.AutoEncoder
     np.testing.assert_allclose(model.transform(X[:10]), np.load(DATA / "autoencoder_flat_layout_codes.npy"), rtol=1e-6)
+
+
+def _fresh(code: str) -> str:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_a_short_name_is_an_attribute_of_skae_before_it_is_imported():
+    assert _fresh("import skae; print(skae.hookspecs.__name__, skae.tabular.ColumnLayout.__name__)") == (
+        "skae.plugins.hookspecs ColumnLayout"
+    )
+
+
+def test_reloading_skae_keeps_one_finder_of_short_names():
+    code = ("import importlib, sys, skae; importlib.reload(skae); importlib.reload(skae); "
+            "print(sum(type(f).__qualname__ == '_ModuleNames' for f in sys.meta_path))")
+    assert _fresh(code) == "1"
+
+
+def test_python_m_with_a_short_name_runs_the_home_module():
+    done = subprocess.run([sys.executable, "-m", "skae.cli", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "usage: skae" in done.stdout

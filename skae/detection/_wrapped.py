@@ -176,7 +176,7 @@ def _on_seen_rows(X, fn, width: int | None = None) -> np.ndarray:
 
 
 class WrappedMembers:
-    """The members around a user's estimator, with the interface of :class:`skae.detection._ensemble.FittedEnsemble`."""
+    """The members around a user's estimator, with the interface of :class:`skae.detection._scores.FittedEnsemble`."""
 
     def __init__(self, members: list[Member], n_columns: int):
         self.members, self.n_columns = members, n_columns

@@ -4,8 +4,10 @@ Owns the scikit-learn face shared by them (parameters, ``fit``, the inference
 methods, ``sample`` and ``interpolate``, the fitted attributes as views of one
 fitted value) and the table of estimators by name that model files and the
 command line look up.  Imports :mod:`skae.training`, :mod:`skae.model`,
-:mod:`skae.tables` and :mod:`skae.plugins`; never :mod:`skae.detection`,
-:mod:`skae.impute` or :mod:`skae.tools`, which build on it.
+:mod:`skae.tables`, :mod:`skae.plugins` and :mod:`skae.exceptions`; never
+:mod:`skae.detection`, :mod:`skae.impute` or :mod:`skae.tools`, which build on
+it (the table of estimators names the detector and the imputer by module, and
+imports one only when it is asked for).
 
 The classes are imported on first use, as from ``skae`` itself.
 """

@@ -7,6 +7,6 @@ found per dtype, holes filled back into each column's dtype).  Imports
 the layers below it; never :mod:`skae.detection` or :mod:`skae.tools`.
 """
 
-from ._imputer import AutoEncoderImputer
+from ._imputer import AutoEncoderImputer, default_epochs
 
-__all__ = ["AutoEncoderImputer"]
+__all__ = ["AutoEncoderImputer", "default_epochs"]

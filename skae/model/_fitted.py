@@ -32,7 +32,7 @@ from ._elbo import posterior_params
 from ._residuals import checked_correlation, correlated_slots, summarise_training_rows
 from .likelihoods import Likelihood
 
-__all__ = ["FittedModel", "ModelBuilder", "TRAINING_CODES"]
+__all__ = ["FittedModel", "Builder", "TRAINING_CODES"]
 
 #: training rows whose codes are kept for the mixture samplers
 TRAINING_CODES = 5000
@@ -40,7 +40,7 @@ TRAINING_CODES = 5000
 FILL_ROUNDS = 3
 
 
-class ModelBuilder(Protocol):
+class Builder(Protocol):
     """What rebuilds a model from a file as ``fit`` built it (:class:`skae.training._build.ModelBuilder`)."""
 
     def spec(self, n_features: int, image_shape: tuple[int, ...] | None, cond_features: int,
@@ -334,7 +334,7 @@ class FittedModel:
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any], builder: ModelBuilder, params: dict[str, Any],
+    def from_state(cls, state: dict[str, Any], builder: Builder, params: dict[str, Any],
                    device: str | None = None, *, conditional: bool = False) -> FittedModel:
         """Rebuild a fitted model from :meth:`to_state`'s output.
 
@@ -350,7 +350,7 @@ class FittedModel:
         return _from_state(cls, state, builder, params, device, conditional)
 
 
-def _from_state(cls, state: dict[str, Any], builder: ModelBuilder, params: dict[str, Any], device: str | None,
+def _from_state(cls, state: dict[str, Any], builder: Builder, params: dict[str, Any], device: str | None,
                 conditional: bool) -> FittedModel:
     """:meth:`FittedModel.from_state`'s work: the spec, likelihood and net built as ``fit`` builds them, then loaded."""
     layout_state = state.get("column_layout")  # absent from files of skae before mixed-type tables

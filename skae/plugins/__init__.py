@@ -1,4 +1,4 @@
-"""Plugins: the hooks, the manager that looks components up by name, and the built-in components.
+"""Plugins: the hooks, the manager that looks components up by name, and the plugin contracts.
 
 Owns the hook specifications (:mod:`skae.hookspecs`), what a plugin may know
 about the model it is built for (:mod:`skae.spec`), the regularizer and
@@ -6,9 +6,10 @@ conditioner contracts with their built-ins (:mod:`skae.regularizers`,
 :mod:`skae.conditioning`), the corruptions of denoising autoencoders
 (:mod:`skae.corruptions`), and the manager, whose functions are this package's
 names (``skae.plugins.register``, ``available``, ``describe``, ...).  The
-lowest layer: imports nothing from skae but :mod:`skae.exceptions`; the
-built-ins are registered through the same hooks as third-party plugins, by
-module name, when the manager is first used.  The manager itself is imported on
+lowest layer above :mod:`skae.exceptions`, the only module of skae it imports.
+The built-ins (here, and the architectures in :mod:`skae.architectures`) are
+registered through the same hooks as third-party plugins: the manager imports
+them by module name when it is first used, as it loads entry points.  The manager itself is imported on
 first use too (``import skae`` does not pay for ``importlib.metadata``).
 """
 

@@ -6,7 +6,7 @@ images, DataFrames), the column layout of mixed-type tables
 datetimes, categories, :class:`QuantileMap`), packed rows (one integer code per
 categorical column), per-feature scaling from streaming statistics, and the
 training datasets (in-memory tensors, on-disk arrays streamed block by block).
-Imports nothing from the other layers but :mod:`skae.exceptions`.
+Imports nothing from the other layers.
 
 :mod:`skae.tabular` is the public name of the column-layout module.
 """

@@ -5,5 +5,6 @@ routed ``prefix__name`` names), building the plugins, module, objective and
 skorch net from them, the net itself, the objectives (one batch's loss, skorch's
 ``criterion_``) and the training policies as skorch callbacks (rollback after a
 divergence or an interrupt, refit on every row).  Imports :mod:`skae.model`,
-:mod:`skae.tables` and :mod:`skae.plugins`; never the estimators above it.
+:mod:`skae.tables`, :mod:`skae.plugins` and :mod:`skae.exceptions`; never the
+estimators above it.
 """

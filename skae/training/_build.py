@@ -1,7 +1,7 @@
 """Building what trains: plugins, the module and the skorch net, from an estimator's parameters.
 
-``fit`` and :func:`skae.load` both build through these functions, so a loaded
-model is the fitted one.
+``fit`` and :func:`skae.load` both build through one :class:`ModelBuilder`, so a
+loaded model is the fitted one.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The regularizer contract.
+"""The regularizer contract, and the code rewrite training and inference share.
 
 A regularizer is built by its registered factory with the estimator's
 ``regularizers__<name>__*`` parameters, checked once against a
@@ -12,7 +12,7 @@ in ``__init__``, which does nothing else.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import torch
@@ -20,7 +20,7 @@ from torch import nn
 
 from ..spec import ModelSpec
 
-__all__ = ["PenaltyContext", "Regularizer"]
+__all__ = ["PenaltyContext", "Regularizer", "rewrite_codes"]
 
 
 @dataclass
@@ -79,8 +79,12 @@ class Regularizer:
         return f"{type(self).__name__}({params})"
 
 
-def rewrite_codes(regularizers, codes: torch.Tensor, training: bool) -> torch.Tensor:
-    """``codes`` after each regularizer's :meth:`~Regularizer.transform_codes`, in order (training and inference)."""
+def rewrite_codes(regularizers: Iterable[Regularizer], codes: torch.Tensor, training: bool) -> torch.Tensor:
+    """``codes`` after each regularizer's :meth:`~Regularizer.transform_codes`, in order.
+
+    Training and inference both rewrite the codes through it (top-k keeps the
+    ``k`` largest), so ``transform`` returns what the decoder was trained on.
+    """
     for reg in regularizers:
         codes = reg.transform_codes(codes, training)
     return codes
