@@ -17,14 +17,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._registry import LOCATIONS
+
 __all__ = ["AutoEncoder", "BetaVAE", "ConditionalVAE", "VAE"]
 
-_HOMES = {
-    "AutoEncoder": "._autoencoder",
-    "VAE": "._vae",
-    "BetaVAE": "._vae",
-    "ConditionalVAE": "._conditional",
-}
+#: the estimators of this package, from the one table of where each estimator lives
+_HOMES = {name: module for name, module in LOCATIONS.items() if module.startswith(f"{__name__}.")}
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from ._autoencoder import AutoEncoder
@@ -34,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
 
 def __getattr__(name: str) -> Any:
     if name in _HOMES:
-        value = getattr(importlib.import_module(_HOMES[name], __name__), name)
+        value = getattr(importlib.import_module(_HOMES[name]), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
